@@ -180,3 +180,22 @@ func Glob(pattern, name string) bool {
 	}
 	return px == len(pattern)
 }
+
+// Each calls fn with the configuration of the top level and
+// of every enabled route entry, in order, for checks and preparation that
+// need more than the JSON (secrets from the environment, say). The first
+// error stops it, its path prefixed by the entry's.
+func (r *Routes[C]) Each(fn func(c *C) error) error {
+	if err := fn(r.Default); err != nil {
+		return err
+	}
+	for _, e := range r.entries {
+		if e.cfg == nil {
+			continue
+		}
+		if err := fn(e.cfg); err != nil {
+			return prefixError(Key("routes", e.name), err)
+		}
+	}
+	return nil
+}
