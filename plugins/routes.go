@@ -162,12 +162,12 @@ func Glob(pattern, name string) bool {
 	starP, starN := -1, 0
 	for nx < len(name) {
 		switch {
-		case px < len(pattern) && (pattern[px] == '?' || pattern[px] == name[nx]):
-			px++
-			nx++
 		case px < len(pattern) && pattern[px] == '*':
 			starP, starN = px, nx
 			px++
+		case px < len(pattern) && (pattern[px] == '?' || pattern[px] == name[nx]):
+			px++
+			nx++
 		case starP >= 0:
 			starN++
 			px, nx = starP+1, starN

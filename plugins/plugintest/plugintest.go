@@ -1,0 +1,159 @@
+// Package plugintest runs a filter test twice: once against the filter's Go
+// code in process, and once against its compiled module (build/<name>.wasm)
+// under wazero, through the SDK's host emulator. Each module is compiled
+// once per test binary and its instance reused, so the Wasm half costs
+// little more than the native one.
+package plugintest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/steadfast-proxy/steadfast/plugins"
+)
+
+// Filter names what a test runs: the root_id, the Go factory of the
+// filter's plugin context, and the module file that serves it.
+type Filter struct {
+	RootID  string
+	Factory types.PluginContextFactory
+	Module  string // file name under build/, e.g. "faults.wasm"
+}
+
+// Mode says which half of a Run a test body is in.
+type Mode string
+
+const (
+	Native Mode = "native"
+	Wasm   Mode = "wasm"
+)
+
+// Host is an emulated Envoy running one plugin of the filter.
+type Host struct {
+	proxytest.HostEmulator
+	Mode Mode
+}
+
+// Run calls body once per mode, as subtests "native" and "wasm".
+func Run(t *testing.T, f Filter, body func(t *testing.T, mode Mode)) {
+	t.Helper()
+	for _, mode := range []Mode{Native, Wasm} {
+		t.Run(string(mode), func(t *testing.T) { body(t, mode) })
+	}
+}
+
+// Start starts the filter's plugin with config in the given mode and
+// returns the emulated host; it fails the test when the plugin does not
+// start. The emulator is released when the test ends.
+func Start(t *testing.T, f Filter, mode Mode, config string, props ...Property) *Host {
+	t.Helper()
+	h, ok := start(t, f, mode, config, props)
+	if !ok {
+		t.Fatalf("plugin %s did not start (%s); its log:\n%v", f.RootID, mode, h.GetCriticalLogs())
+	}
+	return h
+}
+
+// StartFails starts the plugin and returns its critical log lines, failing
+// the test if the plugin started.
+func StartFails(t *testing.T, f Filter, mode Mode, config string, props ...Property) []string {
+	t.Helper()
+	h, ok := start(t, f, mode, config, props)
+	if ok {
+		t.Fatalf("plugin %s started with an invalid configuration (%s)", f.RootID, mode)
+	}
+	return h.GetCriticalLogs()
+}
+
+// Property is a host property set before the plugin starts.
+type Property struct {
+	Path  []string
+	Value string
+}
+
+func start(t *testing.T, f Filter, mode Mode, config string, props []Property) (*Host, bool) {
+	t.Helper()
+	var vm types.VMContext
+	switch mode {
+	case Native:
+		plugins.Register(f.RootID, f.Factory)
+		vm = &plugins.VM{}
+	case Wasm:
+		w, err := wasmVM(f.Module)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vm = w
+	default:
+		t.Fatalf("unknown mode %q", mode)
+	}
+	opt := proxytest.NewEmulatorOption().
+		WithVMContext(vm).
+		WithPluginConfiguration([]byte(config)).
+		WithProperty([]string{"plugin_root_id"}, []byte(f.RootID))
+	for _, p := range props {
+		opt = opt.WithProperty(p.Path, []byte(p.Value))
+	}
+	host, reset := proxytest.NewHostEmulator(opt)
+	t.Cleanup(reset)
+	if host.StartVM() != types.OnVMStartStatusOK {
+		t.Fatalf("VM did not start (%s)", mode)
+	}
+	ok := host.StartPlugin() == types.OnPluginStartStatusOK
+	return &Host{HostEmulator: host, Mode: mode}, ok
+}
+
+var (
+	modulesMu sync.Mutex
+	modules   = map[string]proxytest.WasmVMContext{}
+)
+
+// wasmVM returns the module's VM, compiling and instantiating it on first
+// use. The instance is shared by the tests of one binary: each test starts
+// a fresh plugin context in it.
+func wasmVM(name string) (proxytest.WasmVMContext, error) {
+	modulesMu.Lock()
+	defer modulesMu.Unlock()
+	if vm, ok := modules[name]; ok {
+		return vm, nil
+	}
+	path, err := ModulePath(name)
+	if err != nil {
+		return nil, err
+	}
+	code, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s is missing: run `make build` first (%v)", path, err)
+	}
+	vm, err := proxytest.NewWasmVMContext(code)
+	if err != nil {
+		return nil, fmt.Errorf("%s does not load: %v", path, err)
+	}
+	modules[name] = vm
+	return vm, nil
+}
+
+// ModulePath returns build/<name> at the repository root.
+func ModulePath(name string) (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "build", name), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
