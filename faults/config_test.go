@@ -219,7 +219,7 @@ func TestParseRouteOverrides(t *testing.T) {
 			Abort: &Abort{HTTPStatus: 500, GRPCStatus: DefaultGRPCStatus, Body: DefaultAbortBody},
 			Delay: time.Second,
 		}},
-		{name: "distribution replaced", given: "slow", want: Plan{Delay: 2 * time.Second}},
+		{name: "distribution replaced", given: "slow", want: Plan{Delay: 2500 * time.Millisecond}},
 		{name: "faults removed", given: "calm", want: Plan{}},
 	}
 	for _, tt := range tests {
@@ -287,6 +287,7 @@ func TestLoad(t *testing.T) {
 // settings is what the glue reads from a Config besides Decide.
 type settings struct {
 	FaultHeader       string
+	HeaderControl     bool
 	TokenHeader       string
 	MaxActive         int
 	HasResponseFaults bool
@@ -296,7 +297,8 @@ type settings struct {
 
 func settingsOf(c *Config) settings {
 	return settings{
-		FaultHeader:       c.FaultHeaderName(),
+		FaultHeader:       c.FaultHeader(),
+		HeaderControl:     c.HeaderControlEnabled(),
 		TokenHeader:       c.TokenHeader(),
 		MaxActive:         c.MaxActive(),
 		HasResponseFaults: c.HasResponseFaults(),
@@ -315,10 +317,10 @@ func TestSettings(t *testing.T) {
 		{name: "marker header off", given: `{"fault_header": ""}`, want: settings{}},
 		{name: "marker header renamed", given: `{"fault_header": "X-Chaos"}`, want: settings{FaultHeader: "x-chaos"}},
 		{name: "token header when enabled", given: `{"header_control": {"enabled": true, "token_env": "T"}}`, want: settings{
-			FaultHeader: DefaultFaultHeader, TokenHeader: DefaultTokenHeader,
+			FaultHeader: DefaultFaultHeader, HeaderControl: true, TokenHeader: DefaultTokenHeader,
 		}},
 		{name: "token header renamed", given: `{"header_control": {"enabled": true, "token_env": "T", "token_header": "X-Key"}}`, want: settings{
-			FaultHeader: DefaultFaultHeader, TokenHeader: "x-key",
+			FaultHeader: DefaultFaultHeader, HeaderControl: true, TokenHeader: "x-key",
 		}},
 		{name: "no token header when disabled", given: `{"header_control": {"enabled": false, "token_header": "x-key"}}`, want: settings{
 			FaultHeader: DefaultFaultHeader,

@@ -52,9 +52,10 @@ func Run(t *testing.T, f Filter, body func(t *testing.T, mode Mode)) {
 // Start starts the filter's plugin with config in the given mode and
 // returns the emulated host; it fails the test when the plugin does not
 // start. The emulator is released when the test ends.
-func Start(t *testing.T, f Filter, mode Mode, config string, props ...Property) *Host {
+func Start(t testing.TB, f Filter, mode Mode, config string, props ...Property) *Host {
 	t.Helper()
-	h, ok := start(t, f, mode, config, props)
+	h, ok, release := start(t, f, mode, config, props)
+	t.Cleanup(release)
 	if !ok {
 		t.Fatalf("plugin %s did not start (%s); its log:\n%v", f.RootID, mode, h.GetCriticalLogs())
 	}
@@ -63,9 +64,10 @@ func Start(t *testing.T, f Filter, mode Mode, config string, props ...Property) 
 
 // StartFails starts the plugin and returns its critical log lines, failing
 // the test if the plugin started.
-func StartFails(t *testing.T, f Filter, mode Mode, config string, props ...Property) []string {
+func StartFails(t testing.TB, f Filter, mode Mode, config string, props ...Property) []string {
 	t.Helper()
-	h, ok := start(t, f, mode, config, props)
+	h, ok, release := start(t, f, mode, config, props)
+	defer release()
 	if ok {
 		t.Fatalf("plugin %s started with an invalid configuration (%s)", f.RootID, mode)
 	}
@@ -78,7 +80,9 @@ type Property struct {
 	Value string
 }
 
-func start(t *testing.T, f Filter, mode Mode, config string, props []Property) (*Host, bool) {
+// start returns the emulator and whether the plugin started; release frees
+// the emulator, which is process-wide: only one exists at a time.
+func start(t testing.TB, f Filter, mode Mode, config string, props []Property) (h *Host, started bool, release func()) {
 	t.Helper()
 	var vm types.VMContext
 	switch mode {
@@ -102,12 +106,12 @@ func start(t *testing.T, f Filter, mode Mode, config string, props []Property) (
 		opt = opt.WithProperty(p.Path, []byte(p.Value))
 	}
 	host, reset := proxytest.NewHostEmulator(opt)
-	t.Cleanup(reset)
 	if host.StartVM() != types.OnVMStartStatusOK {
+		reset()
 		t.Fatalf("VM did not start (%s)", mode)
 	}
 	ok := host.StartPlugin() == types.OnPluginStartStatusOK
-	return &Host{HostEmulator: host, Mode: mode}, ok
+	return &Host{HostEmulator: host, Mode: mode}, ok, reset
 }
 
 var (

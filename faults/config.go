@@ -1,0 +1,446 @@
+package faults
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/steadfast-proxy/steadfast/plugins"
+)
+
+// Defaults of the optional fields.
+const (
+	// DefaultAbortStatus is the HTTP status of an abort without http_status
+	// (503 Service Unavailable).
+	DefaultAbortStatus = 503
+	// DefaultGRPCStatus is the gRPC status of an abort of a gRPC request
+	// without grpc_status (14, UNAVAILABLE).
+	DefaultGRPCStatus = 14
+	// DefaultAbortBody is the body of an abort without body.
+	DefaultAbortBody = "fault injected\n"
+	// DefaultFaultHeader names the response header that tells the client
+	// which faults were injected; "fault_header": "" turns it off.
+	DefaultFaultHeader = "x-steadfast-fault"
+	// DefaultTokenHeader is the request header that carries the header
+	// control token.
+	DefaultTokenHeader = "x-steadfast-fault-token"
+	// DefaultSampling is the sampling mode without sampling.
+	DefaultSampling = SamplingRandom
+)
+
+// Sampling modes.
+const (
+	// SamplingRandom draws every decision from the random source.
+	SamplingRandom = "random"
+	// SamplingRequestID derives every decision from the x-request-id
+	// header, so the same request id meets the same faults on every hop and
+	// retry; requests without one fall back to the random source.
+	SamplingRequestID = "request_id"
+)
+
+// Config is the faults filter configuration. Its zero value injects
+// nothing. Validate must run before Decide (Parse does it).
+type Config struct {
+	// Abort answers a share of the requests locally instead of sending them
+	// upstream. Absent: no aborts.
+	Abort *AbortFault `json:"abort"`
+	// Delay holds a share of the requests before they go upstream. Absent:
+	// no delays.
+	Delay *DelayFault `json:"delay"`
+	// Response faults act on the upstream's answer. Absent: none.
+	Response *ResponseFaults `json:"response"`
+	// Match selects the requests faults apply to. Absent: all requests.
+	Match *Match `json:"match"`
+	// HeaderControl lets requests that carry a secret token ask for their
+	// own faults. Absent: off.
+	HeaderControl *HeaderControl `json:"header_control"`
+	// MaxActiveFaults bounds the faults in progress at once across all
+	// workers. 0: unlimited.
+	MaxActiveFaults int `json:"max_active_faults"`
+	// Sampling is SamplingRandom or SamplingRequestID. "": DefaultSampling.
+	Sampling string `json:"sampling"`
+	// ActiveWindows limits injection to weekly time windows, in UTC.
+	// Empty: always active.
+	ActiveWindows Windows `json:"active_windows"`
+	// Marker is the fault_header field: the response header that lists the
+	// injected faults. Absent: DefaultFaultHeader; "": no header.
+	Marker *string `json:"fault_header"`
+
+	// Prepared by Validate.
+	req, resp   faultSet
+	match       matcher
+	byRequestID bool
+	control     *control // nil: header control is off
+	marker      string
+	live        bool // something can be injected at all
+}
+
+// AbortFault is an abort: a local answer instead of the upstream's.
+type AbortFault struct {
+	// Percentage of the matching requests to abort. Required.
+	Percentage *plugins.Percent `json:"percentage"`
+	// HTTPStatus of the answer, 200 to 599. Absent: DefaultAbortStatus.
+	HTTPStatus *int `json:"http_status"`
+	// GRPCStatus of the answer to a gRPC request, 0 to 16. Absent:
+	// DefaultGRPCStatus.
+	GRPCStatus *int `json:"grpc_status"`
+	// Body of the answer. Absent: DefaultAbortBody.
+	Body *string `json:"body"`
+	// Headers added to the answer. Pseudo-headers are not allowed.
+	Headers map[string]string `json:"headers"`
+}
+
+// DelayFault is a delay, drawn from exactly one of the distributions.
+type DelayFault struct {
+	// Percentage of the matching requests to delay. Required.
+	Percentage *plugins.Percent `json:"percentage"`
+	// Fixed delays every time by the same amount.
+	Fixed *plugins.Duration `json:"fixed"`
+	// Uniform draws evenly between min and max.
+	Uniform *UniformDelay `json:"uniform"`
+	// LogNormal draws from a log-normal distribution, the usual shape of
+	// real latencies: mostly near the median with a long tail.
+	LogNormal *LogNormalDelay `json:"lognormal"`
+}
+
+// UniformDelay is a delay drawn evenly from [Min, Max).
+type UniformDelay struct {
+	// Min is the shortest delay. Absent: 0.
+	Min plugins.Duration `json:"min"`
+	// Max is the longest delay, at least Min. Required.
+	Max *plugins.Duration `json:"max"`
+}
+
+// LogNormalDelay is a log-normal delay given by two percentiles.
+type LogNormalDelay struct {
+	// Median is the 50th percentile, more than 0. Required.
+	Median *plugins.Duration `json:"median"`
+	// P99 is the 99th percentile, at least Median. Required.
+	P99 *plugins.Duration `json:"p99"`
+	// Max clamps the long tail; at least P99. Absent: 10 × P99.
+	Max *plugins.Duration `json:"max"`
+}
+
+// ResponseFaults act on the upstream's answer: Abort replaces it, Delay
+// holds its headers.
+type ResponseFaults struct {
+	Abort *AbortFault `json:"abort"`
+	Delay *DelayFault `json:"delay"`
+}
+
+// HeaderControl lets a request ask for faults through the control headers
+// (ControlHeaders) when it carries the token.
+type HeaderControl struct {
+	// Enabled turns header control on.
+	Enabled bool `json:"enabled"`
+	// TokenEnv names the environment variable holding the token. Required
+	// when Enabled.
+	TokenEnv string `json:"token_env"`
+	// TokenHeader is the request header carrying the token. "":
+	// DefaultTokenHeader.
+	TokenHeader string `json:"token_header"`
+}
+
+// faultSet is one path's prepared faults (request or response).
+type faultSet struct {
+	abort    *Abort // shared by every plan: callers must not modify it
+	abortPct plugins.Percent
+	delay    *distribution
+	delayPct plugins.Percent
+}
+
+func (f *faultSet) live() bool {
+	return f.abort != nil && f.abortPct > 0 || f.delay != nil && f.delayPct > 0
+}
+
+// control is prepared header control. The token sits behind a pointer so
+// that formatting a Config with %v never prints it.
+type control struct {
+	header string
+	token  *secret // nil until ResolveSecrets
+}
+
+type secret struct{ value []byte }
+
+// Parse parses a faults configuration with its per-route overrides (a
+// "routes" list, see plugins.ParseRoutes). Every configuration it returns
+// is validated; header control tokens still need ResolveSecrets (or use
+// Load).
+func Parse(data []byte) (*plugins.Routes[Config], error) {
+	return plugins.ParseRoutes[Config](data)
+}
+
+// Load parses a configuration like Parse and resolves the header control
+// tokens of every route with lookup (os.LookupEnv in the filter).
+func Load(data []byte, lookup func(string) (string, bool)) (*plugins.Routes[Config], error) {
+	routes, err := Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := routes.Each(func(c *Config) error { return c.ResolveSecrets(lookup) }); err != nil {
+		return nil, err
+	}
+	return routes, nil
+}
+
+// Validate checks the configuration and prepares it for Decide. Errors are
+// plugins.FieldErrors naming the JSON path of the offending value.
+func (c *Config) Validate() error {
+	c.req, c.resp, c.match = faultSet{}, faultSet{}, matcher{}
+	c.byRequestID, c.control, c.marker, c.live = false, nil, "", false
+
+	var err error
+	if c.req.abort, c.req.abortPct, err = c.Abort.prepare("abort"); err != nil {
+		return err
+	}
+	if c.req.delay, c.req.delayPct, err = c.Delay.prepare("delay"); err != nil {
+		return err
+	}
+	if r := c.Response; r != nil {
+		if c.resp.abort, c.resp.abortPct, err = r.Abort.prepare("response.abort"); err != nil {
+			return err
+		}
+		if c.resp.delay, c.resp.delayPct, err = r.Delay.prepare("response.delay"); err != nil {
+			return err
+		}
+	}
+	if c.match, err = c.Match.prepare("match"); err != nil {
+		return err
+	}
+	if c.control, err = c.HeaderControl.prepare("header_control"); err != nil {
+		return err
+	}
+	if c.MaxActiveFaults < 0 {
+		return plugins.Errorf("max_active_faults", "must be 0 or more (0: unlimited)")
+	}
+	switch c.Sampling {
+	case "", SamplingRandom:
+	case SamplingRequestID:
+		c.byRequestID = true
+	default:
+		return plugins.Errorf("sampling", "%q is not a sampling mode: use %q or %q", c.Sampling, SamplingRandom, SamplingRequestID)
+	}
+	if err := c.ActiveWindows.prepare("active_windows"); err != nil {
+		return err
+	}
+	c.marker = DefaultFaultHeader
+	if c.Marker != nil {
+		if c.marker, err = responseHeaderName("fault_header", *c.Marker); err != nil {
+			return err
+		}
+	}
+	c.live = c.req.live() || c.resp.live() || c.control != nil
+	return nil
+}
+
+func (a *AbortFault) prepare(path string) (*Abort, plugins.Percent, error) {
+	if a == nil {
+		return nil, 0, nil
+	}
+	if a.Percentage == nil {
+		return nil, 0, plugins.Errorf(plugins.Join(path, "percentage"), "is required: the share of requests, from 0 to 100")
+	}
+	out := &Abort{HTTPStatus: DefaultAbortStatus, GRPCStatus: DefaultGRPCStatus, Body: DefaultAbortBody}
+	if a.HTTPStatus != nil {
+		if s := *a.HTTPStatus; s < 200 || s > 599 {
+			return nil, 0, plugins.Errorf(plugins.Join(path, "http_status"), "must be between 200 and 599")
+		}
+		out.HTTPStatus = *a.HTTPStatus
+	}
+	if a.GRPCStatus != nil {
+		if s := *a.GRPCStatus; s < 0 || s > 16 {
+			return nil, 0, plugins.Errorf(plugins.Join(path, "grpc_status"), "must be between 0 and 16")
+		}
+		out.GRPCStatus = *a.GRPCStatus
+	}
+	if a.Body != nil {
+		out.Body = *a.Body
+	}
+	names := make([]string, 0, len(a.Headers))
+	for name := range a.Headers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		at := plugins.Key(plugins.Join(path, "headers"), name)
+		lower := strings.ToLower(name)
+		switch {
+		case strings.HasPrefix(name, ":"):
+			return nil, 0, plugins.Errorf(at, "pseudo-headers cannot be set")
+		case !isToken(lower):
+			return nil, 0, plugins.Errorf(at, "%q is not a valid header name", name)
+		case strings.ContainsAny(a.Headers[name], "\r\n\x00"):
+			return nil, 0, plugins.Errorf(at, "the value must not contain line breaks or NUL")
+		case slices.ContainsFunc(out.Headers, func(h [2]string) bool { return h[0] == lower }):
+			return nil, 0, plugins.Errorf(at, "given twice, in different cases")
+		}
+		out.Headers = append(out.Headers, [2]string{lower, a.Headers[name]})
+	}
+	slices.SortFunc(out.Headers, func(x, y [2]string) int { return strings.Compare(x[0], y[0]) })
+	return out, *a.Percentage, nil
+}
+
+func (d *DelayFault) prepare(path string) (*distribution, plugins.Percent, error) {
+	if d == nil {
+		return nil, 0, nil
+	}
+	if d.Percentage == nil {
+		return nil, 0, plugins.Errorf(plugins.Join(path, "percentage"), "is required: the share of requests, from 0 to 100")
+	}
+	if count(d.Fixed != nil, d.Uniform != nil, d.LogNormal != nil) != 1 {
+		return nil, 0, plugins.Errorf(path, "give exactly one of fixed, uniform or lognormal")
+	}
+	var (
+		dist distribution
+		err  error
+	)
+	switch {
+	case d.Fixed != nil:
+		dist = fixed(d.Fixed.Std())
+	case d.Uniform != nil:
+		dist, err = d.Uniform.prepare(plugins.Join(path, "uniform"))
+	default:
+		dist, err = d.LogNormal.prepare(plugins.Join(path, "lognormal"))
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	return &dist, *d.Percentage, nil
+}
+
+func (u *UniformDelay) prepare(path string) (distribution, error) {
+	if u.Max == nil {
+		return distribution{}, plugins.Errorf(plugins.Join(path, "max"), "is required")
+	}
+	if *u.Max < u.Min {
+		return distribution{}, plugins.Errorf(plugins.Join(path, "max"), "must be at least min (%v)", u.Min.Std())
+	}
+	return uniform(u.Min.Std(), u.Max.Std()), nil
+}
+
+func (l *LogNormalDelay) prepare(path string) (distribution, error) {
+	switch {
+	case l.Median == nil:
+		return distribution{}, plugins.Errorf(plugins.Join(path, "median"), "is required")
+	case *l.Median == 0:
+		return distribution{}, plugins.Errorf(plugins.Join(path, "median"), "must be more than 0")
+	case l.P99 == nil:
+		return distribution{}, plugins.Errorf(plugins.Join(path, "p99"), "is required")
+	case *l.P99 < *l.Median:
+		return distribution{}, plugins.Errorf(plugins.Join(path, "p99"), "must be at least the median (%v)", l.Median.Std())
+	case l.Max != nil && *l.Max < *l.P99:
+		return distribution{}, plugins.Errorf(plugins.Join(path, "max"), "must be at least p99 (%v)", l.P99.Std())
+	}
+	clamp := saturatingMul(l.P99.Std(), 10)
+	if l.Max != nil {
+		clamp = l.Max.Std()
+	}
+	return logNormal(l.Median.Std(), l.P99.Std(), clamp), nil
+}
+
+func (h *HeaderControl) prepare(path string) (*control, error) {
+	if h == nil {
+		return nil, nil
+	}
+	header := DefaultTokenHeader
+	if h.TokenHeader != "" {
+		var err error
+		if header, err = requestHeaderName(plugins.Join(path, "token_header"), h.TokenHeader); err != nil {
+			return nil, err
+		}
+	}
+	if !h.Enabled {
+		return nil, nil
+	}
+	if h.TokenEnv == "" {
+		return nil, plugins.Errorf(plugins.Join(path, "token_env"), "is required when header_control.enabled is true")
+	}
+	return &control{header: header}, nil
+}
+
+// ResolveSecrets reads the header control token from the environment
+// variable named by token_env, through lookup (os.LookupEnv in the filter).
+// It does nothing when header control is off. The token's value never
+// appears in errors.
+func (c *Config) ResolveSecrets(lookup func(string) (string, bool)) error {
+	if c.control == nil {
+		return nil
+	}
+	name := c.HeaderControl.TokenEnv
+	v, ok := lookup(name)
+	if !ok || v == "" {
+		return plugins.Errorf("header_control.token_env", "environment variable %s is not set or empty", name)
+	}
+	c.control.token = &secret{value: []byte(v)}
+	return nil
+}
+
+// MaxActive is max_active_faults: the most faults in progress at once
+// across all workers; 0 means unlimited.
+func (c *Config) MaxActive() int { return c.MaxActiveFaults }
+
+// FaultHeader is the response header that lists the injected faults (see
+// Plan.HeaderValue), or "" when it is turned off.
+func (c *Config) FaultHeader() string { return c.marker }
+
+// HeaderControlEnabled reports whether requests may ask for faults through
+// the control headers; the glue then strips ControlHeaders and TokenHeader
+// from every request before it goes upstream.
+func (c *Config) HeaderControlEnabled() bool { return c.control != nil }
+
+// TokenHeader is the request header carrying the header control token, or
+// "" when header control is off.
+func (c *Config) TokenHeader() string {
+	if c.control == nil {
+		return ""
+	}
+	return c.control.header
+}
+
+// HasResponseFaults reports whether configured response faults can fire,
+// so the glue knows whether the response path needs it at all.
+func (c *Config) HasResponseFaults() bool { return c.resp.live() }
+
+// NeedsCluster reports whether Decide may ask the request for its cluster.
+func (c *Config) NeedsCluster() bool { return len(c.match.clusters) > 0 }
+
+// NeedsSource reports whether Decide may ask the request for its source IP.
+func (c *Config) NeedsSource() bool { return len(c.match.cidrs) > 0 }
+
+// requestHeaderName checks a header name the filter reads or writes on
+// regular headers and returns it lower-cased.
+func requestHeaderName(path, name string) (string, error) {
+	if strings.HasPrefix(name, ":") {
+		return "", plugins.Errorf(path, "pseudo-headers cannot be used")
+	}
+	lower := strings.ToLower(name)
+	if !isToken(lower) {
+		return "", plugins.Errorf(path, "%q is not a valid header name", name)
+	}
+	return lower, nil
+}
+
+// responseHeaderName is requestHeaderName where "" means none.
+func responseHeaderName(path, name string) (string, error) {
+	if name == "" {
+		return "", nil
+	}
+	return requestHeaderName(path, name)
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110), the syntax of
+// header names and methods.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

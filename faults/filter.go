@@ -1,0 +1,285 @@
+package faults
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/steadfast-proxy/steadfast/plugins"
+)
+
+// RootID is the root_id that selects this filter in a module.
+const RootID = "faults"
+
+// activeKey is the shared-data key counting faults in progress across all
+// worker VMs, for max_active_faults.
+const activeKey = "steadfast.faults.active"
+
+// filterStateKey is the property the injected faults are recorded under;
+// Envoy exposes it to access logs as %FILTER_STATE(wasm.steadfast_faults)%.
+const filterStateKey = "steadfast_faults"
+
+// pluginContext is one faults plugin in one worker VM.
+type pluginContext struct {
+	types.DefaultPluginContext
+	routes  *plugins.Routes[Config]
+	sched   *plugins.Scheduler
+	metrics *plugins.Metrics
+	byRoute map[string]*routeMetrics
+	active  proxywasm.MetricGauge
+	store   plugins.SharedStore
+	now     func() time.Time
+	rnd     func() float64
+	env     func(string) (string, bool)
+}
+
+// routeMetrics are one route's counters, defined on its first request.
+type routeMetrics struct {
+	requests, overflow        proxywasm.MetricCounter
+	requestAborts, respAborts proxywasm.MetricCounter
+	requestDelays, respDelays proxywasm.MetricCounter
+}
+
+var _ types.PluginContext = (*pluginContext)(nil)
+
+// NewPluginContext is the filter's factory for plugins.Register.
+func NewPluginContext(uint32) types.PluginContext {
+	return &pluginContext{
+		store: plugins.HostShared,
+		now:   time.Now,
+		rnd:   rand.Float64,
+		env:   os.LookupEnv,
+	}
+}
+
+func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
+	routes, ok := plugins.LoadConfig(RootID, Parse)
+	if !ok {
+		return types.OnPluginStartStatusFailed
+	}
+	if err := routes.Each(func(c *Config) error { return c.ResolveSecrets(p.env) }); err != nil {
+		proxywasm.LogCriticalf("steadfast %s: invalid configuration: %v", RootID, err)
+		return types.OnPluginStartStatusFailed
+	}
+	p.routes = routes
+	p.sched = plugins.NewScheduler(p.now, proxywasm.SetTickPeriodMilliSeconds, proxywasm.SetEffectiveContext)
+	p.metrics = plugins.NewMetrics(RootID)
+	p.byRoute = map[string]*routeMetrics{}
+	p.active = p.metrics.Gauge("active")
+	proxywasm.LogInfof("steadfast %s: started; route entries: %v", RootID, routes.Names())
+	return types.OnPluginStartStatusOK
+}
+
+func (p *pluginContext) OnTick() { p.sched.Tick() }
+
+func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {
+	return &stream{p: p, id: contextID}
+}
+
+func (p *pluginContext) routeMetrics(route string) *routeMetrics {
+	if m, ok := p.byRoute[route]; ok {
+		return m
+	}
+	c := func(name string, labels ...string) proxywasm.MetricCounter {
+		return p.metrics.Counter(name, append([]string{"route", route}, labels...)...)
+	}
+	m := &routeMetrics{
+		requests:      c("requests_total"),
+		overflow:      c("overflow_total"),
+		requestAborts: c("aborts_injected_total", "kind", "request"),
+		respAborts:    c("aborts_injected_total", "kind", "response"),
+		requestDelays: c("delays_injected_total", "kind", "request"),
+		respDelays:    c("delays_injected_total", "kind", "response"),
+	}
+	p.byRoute[route] = m
+	return m
+}
+
+// stream is one HTTP request through the filter.
+type stream struct {
+	types.DefaultHttpContext
+	p        *pluginContext
+	id       uint32
+	cfg      *Config
+	metrics  *routeMetrics
+	plan     Plan
+	acquired bool // holds a max_active_faults slot
+	grpc     bool // the request is gRPC: aborts answer with a gRPC status
+	replied  bool // a local reply was sent: its response headers pass untouched
+}
+
+var _ types.HttpContext = (*stream)(nil)
+
+func (s *stream) OnHttpRequestHeaders(int, bool) types.Action {
+	route := plugins.RouteName()
+	s.cfg = s.p.routes.Resolve(route)
+	if s.cfg == nil {
+		return types.ActionContinue
+	}
+	s.metrics = s.p.routeMetrics(route)
+	s.metrics.requests.Increment(1)
+	if s.cfg.HeaderControlEnabled() {
+		// Control headers never reach the upstream, honoured or not; the
+		// decision below has read them already through hostRequest.
+		defer s.removeControlHeaders()
+	}
+	s.plan = s.cfg.Decide(hostRequest{}, s.p.now(), s.p.rnd)
+	if s.plan.Empty() {
+		return types.ActionContinue
+	}
+	if max := s.cfg.MaxActive(); max > 0 {
+		if err := plugins.TryAcquire(s.p.store, activeKey, int64(max)); err != nil {
+			s.metrics.overflow.Increment(1)
+			s.plan = Plan{}
+			return types.ActionContinue
+		}
+		s.acquired = true
+	}
+	s.p.active.Add(1)
+	s.record()
+	if ct, err := proxywasm.GetHttpRequestHeader("content-type"); err == nil {
+		s.grpc = strings.HasPrefix(ct, "application/grpc")
+	}
+	if s.plan.Delay > 0 {
+		s.metrics.requestDelays.Increment(1)
+		err := s.p.sched.Schedule(s.id, s.p.now().Add(s.plan.Delay), s.afterRequestDelay)
+		if err == nil {
+			return types.ActionPause
+		}
+		proxywasm.LogWarnf("steadfast faults: cannot arm the delay timer, request passes undelayed: %v", err)
+	}
+	return s.abortRequestOrContinue()
+}
+
+// afterRequestDelay runs on the tick that ends the request delay.
+func (s *stream) afterRequestDelay() {
+	if s.abortRequestOrContinue() == types.ActionContinue {
+		if err := proxywasm.ResumeHttpRequest(); err != nil {
+			proxywasm.LogWarnf("steadfast faults: resume request: %v", err)
+		}
+	}
+}
+
+func (s *stream) abortRequestOrContinue() types.Action {
+	if s.plan.Abort == nil {
+		return types.ActionContinue
+	}
+	s.metrics.requestAborts.Increment(1)
+	if s.sendAbort(s.plan.Abort) {
+		return types.ActionPause
+	}
+	return types.ActionContinue
+}
+
+func (s *stream) OnHttpResponseHeaders(int, bool) types.Action {
+	if s.plan.Empty() || s.replied {
+		return types.ActionContinue
+	}
+	if s.plan.ResponseDelay > 0 {
+		s.metrics.respDelays.Increment(1)
+		err := s.p.sched.Schedule(s.id, s.p.now().Add(s.plan.ResponseDelay), s.afterResponseDelay)
+		if err == nil {
+			return types.ActionPause
+		}
+		proxywasm.LogWarnf("steadfast faults: cannot arm the delay timer, response passes undelayed: %v", err)
+	}
+	return s.abortResponseOrContinue()
+}
+
+func (s *stream) afterResponseDelay() {
+	if s.abortResponseOrContinue() == types.ActionContinue {
+		if err := proxywasm.ResumeHttpResponse(); err != nil {
+			proxywasm.LogWarnf("steadfast faults: resume response: %v", err)
+		}
+	}
+}
+
+func (s *stream) abortResponseOrContinue() types.Action {
+	if s.plan.ResponseAbort != nil {
+		s.metrics.respAborts.Increment(1)
+		if s.sendAbort(s.plan.ResponseAbort) {
+			return types.ActionPause
+		}
+	}
+	if name := s.cfg.FaultHeader(); name != "" {
+		_ = proxywasm.ReplaceHttpResponseHeader(name, s.plan.HeaderValue())
+	}
+	return types.ActionContinue
+}
+
+// sendAbort answers locally; false means the host refused and the stream
+// must go on as if no fault were planned.
+func (s *stream) sendAbort(a *Abort) bool {
+	headers := a.Headers
+	if name := s.cfg.FaultHeader(); name != "" {
+		headers = append(headers[:len(headers):len(headers)], [2]string{name, s.plan.HeaderValue()})
+	}
+	grpcStatus := int32(-1)
+	if s.grpc {
+		grpcStatus = int32(a.GRPCStatus)
+	}
+	if err := proxywasm.SendHttpResponse(uint32(a.HTTPStatus), headers, []byte(a.Body), grpcStatus); err != nil {
+		proxywasm.LogWarnf("steadfast faults: local reply refused: %v", err)
+		return false
+	}
+	s.replied = true
+	return true
+}
+
+// record puts the planned faults into filter state for access logs.
+func (s *stream) record() {
+	_ = proxywasm.SetProperty([]string{filterStateKey}, []byte(s.plan.HeaderValue()))
+}
+
+func (s *stream) removeControlHeaders() {
+	for _, name := range ControlHeaders {
+		_ = proxywasm.RemoveHttpRequestHeader(name)
+	}
+	_ = proxywasm.RemoveHttpRequestHeader(s.cfg.TokenHeader())
+}
+
+func (s *stream) OnHttpStreamDone() {
+	if s.plan.Empty() {
+		return
+	}
+	s.p.sched.Cancel(s.id)
+	s.p.active.Add(-1)
+	if s.acquired {
+		if err := plugins.Release(s.p.store, activeKey); err != nil {
+			proxywasm.LogWarnf("steadfast faults: release active fault: %v", err)
+		}
+	}
+}
+
+// hostRequest reads the current request from the host, lazily.
+type hostRequest struct{}
+
+func (hostRequest) Header(name string) (string, bool) {
+	v, err := proxywasm.GetHttpRequestHeader(name)
+	return v, err == nil
+}
+
+func (hostRequest) Cluster() string {
+	b, err := proxywasm.GetProperty([]string{"xds", "cluster_name"})
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+func (hostRequest) SourceIP() (netip.Addr, bool) {
+	b, err := proxywasm.GetProperty([]string{"source", "address"})
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	if ap, err := netip.ParseAddrPort(string(b)); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	a, err := netip.ParseAddr(string(b))
+	return a.Unmap(), err == nil
+}

@@ -1,0 +1,341 @@
+package faults
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadfast-proxy/steadfast/plugins/plugintest"
+)
+
+// testClock is the native half's time: it moves only when a test says so.
+type testClock struct{ t time.Time }
+
+func (c *testClock) now() time.Time { return c.t }
+
+// testFilter runs the Go filter with a controlled clock and environment in
+// the native half; the Wasm half runs build/faults.wasm as Envoy would.
+func testFilter(c *testClock, env map[string]string) plugintest.Filter {
+	return plugintest.Filter{
+		RootID: RootID,
+		Module: "faults.wasm",
+		Factory: func(id uint32) types.PluginContext {
+			p := NewPluginContext(id).(*pluginContext)
+			p.now = c.now
+			p.env = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+			return p
+		},
+	}
+}
+
+var getReq = [][2]string{{":method", "GET"}, {":path", "/items"}, {":authority", "shop"}}
+
+func route(name string) plugintest.Property {
+	return plugintest.Property{Path: []string{"xds", "route_name"}, Value: name}
+}
+
+// tickUntilResumed ticks until the stream goes on; the Wasm half's clock
+// advances a millisecond per reading, the native one by step per tick.
+func tickUntilResumed(t *testing.T, h *plugintest.Host, c *testClock, id uint32, step time.Duration) int {
+	t.Helper()
+	for i := 1; i <= 5000; i++ {
+		c.t = c.t.Add(step)
+		h.Tick()
+		if h.GetCurrentHttpStreamAction(id) == types.ActionContinue {
+			return i
+		}
+	}
+	t.Fatal("the stream was never resumed")
+	return 0
+}
+
+func counter(t *testing.T, h *plugintest.Host, name string) uint64 {
+	t.Helper()
+	v, err := h.GetCounterMetric(name)
+	require.NoError(t, err, name)
+	return v
+}
+
+func TestAbortAll(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	plugintest.Run(t, testFilter(c, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil), mode,
+			`{"abort":{"percentage":100,"http_status":418,"body":"teapot\n","headers":{"x-chaos":"yes"}}}`, route("api"))
+		id := h.InitializeHttpContext()
+		assert.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, getReq, true))
+		assert.Equal(t, &proxytest.LocalHttpResponse{
+			StatusCode: 418,
+			Data:       []byte("teapot\n"),
+			Headers:    [][2]string{{"x-chaos", "yes"}, {"x-steadfast-fault", "abort=418"}},
+			GRPCStatus: -1,
+		}, h.GetSentLocalResponse(id))
+
+		// Envoy passes the local reply through the filter: it stays as is.
+		assert.Equal(t, types.ActionContinue, h.CallOnResponseHeaders(id, [][2]string{{":status", "418"}}, false))
+		h.CompleteHttpContext(id)
+
+		assert.Equal(t, uint64(1), counter(t, h, "steadfast_faults_requests_total.route.api"))
+		assert.Equal(t, uint64(1), counter(t, h, "steadfast_faults_aborts_injected_total.route.api.kind.request"))
+	})
+}
+
+func TestNoFaultAtZeroPercent(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	plugintest.Run(t, testFilter(c, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil), mode,
+			`{"abort":{"percentage":0,"http_status":503},"delay":{"percentage":0,"fixed":"1s"}}`, route("api"))
+		for range 20 {
+			id := h.InitializeHttpContext()
+			require.Equal(t, types.ActionContinue, h.CallOnRequestHeaders(id, getReq, true))
+			require.Equal(t, types.ActionContinue, h.CallOnResponseHeaders(id, [][2]string{{":status", "200"}}, true))
+			require.Nil(t, h.GetSentLocalResponse(id))
+			require.NotContains(t, h.GetCurrentResponseHeaders(id), [2]string{"x-steadfast-fault", ""})
+			h.CompleteHttpContext(id)
+		}
+		assert.Equal(t, uint64(20), counter(t, h, "steadfast_faults_requests_total.route.api"))
+		assert.Equal(t, uint32(0), h.GetTickPeriod(), "nothing scheduled, no timer")
+	})
+}
+
+func TestGRPCAbortAnswersWithAStatus(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	plugintest.Run(t, testFilter(c, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil), mode,
+			`{"abort":{"percentage":100,"http_status":503,"grpc_status":8},"fault_header":""}`)
+		id := h.InitializeHttpContext()
+		req := [][2]string{{":method", "POST"}, {":path", "/pkg.Svc/Call"}, {"content-type", "application/grpc+proto"}}
+		assert.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, req, false))
+		got := h.GetSentLocalResponse(id)
+		require.NotNil(t, got)
+		assert.Equal(t, int32(8), got.GRPCStatus)
+		assert.Empty(t, got.Headers, "fault_header \"\" turns the marker off")
+	})
+}
+
+func TestFixedDelayPausesUntilTheDeadline(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	plugintest.Run(t, testFilter(c, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil), mode, `{"delay":{"percentage":100,"fixed":"20ms"}}`, route("slow"))
+		id := h.InitializeHttpContext()
+		require.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, getReq, true))
+		assert.NotZero(t, h.GetTickPeriod(), "the timer is armed")
+
+		ticks := tickUntilResumed(t, h, c, id, 5*time.Millisecond)
+		if mode == plugintest.Native {
+			assert.Equal(t, 4, ticks, "resumed on the first tick at or after 20ms")
+		}
+		assert.Nil(t, h.GetSentLocalResponse(id))
+		assert.Equal(t, types.ActionContinue, h.CallOnResponseHeaders(id, [][2]string{{":status", "200"}}, false))
+		assert.Contains(t, h.GetCurrentResponseHeaders(id), [2]string{"x-steadfast-fault", "delay=20ms"})
+		h.CompleteHttpContext(id)
+		assert.Equal(t, uint32(0), h.GetTickPeriod(), "the timer stops when nothing waits")
+		assert.Equal(t, uint64(1), counter(t, h, "steadfast_faults_delays_injected_total.route.slow.kind.request"))
+	})
+}
+
+func TestDelayThenAbort(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	plugintest.Run(t, testFilter(c, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil), mode,
+			`{"delay":{"percentage":100,"fixed":"3ms"},"abort":{"percentage":100,"http_status":504}}`)
+		id := h.InitializeHttpContext()
+		require.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, getReq, true))
+		assert.Nil(t, h.GetSentLocalResponse(id), "the abort waits for the delay")
+		for i := 0; i < 5000 && h.GetSentLocalResponse(id) == nil; i++ {
+			c.t = c.t.Add(time.Millisecond)
+			h.Tick()
+		}
+		require.NotNil(t, h.GetSentLocalResponse(id))
+		assert.Equal(t, uint32(504), h.GetSentLocalResponse(id).StatusCode)
+	})
+}
+
+func TestClientGoneDuringDelayDropsTheTimer(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	plugintest.Run(t, testFilter(c, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil), mode, `{"delay":{"percentage":100,"fixed":"10s"}}`)
+		id := h.InitializeHttpContext()
+		require.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, getReq, true))
+		h.CompleteHttpContext(id) // the client disconnected
+		assert.Equal(t, uint32(0), h.GetTickPeriod())
+		c.t = c.t.Add(time.Minute)
+		h.Tick() // nothing to resume, nothing to panic about
+	})
+}
+
+func TestResponseAbortReplacesTheUpstreamAnswer(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	plugintest.Run(t, testFilter(c, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil), mode,
+			`{"response":{"abort":{"percentage":100,"http_status":502,"body":"bad gateway\n"}}}`, route("api"))
+		id := h.InitializeHttpContext()
+		require.Equal(t, types.ActionContinue, h.CallOnRequestHeaders(id, getReq, true))
+		assert.Equal(t, types.ActionPause, h.CallOnResponseHeaders(id, [][2]string{{":status", "200"}}, false))
+		got := h.GetSentLocalResponse(id)
+		require.NotNil(t, got)
+		assert.Equal(t, uint32(502), got.StatusCode)
+		assert.Equal(t, "bad gateway\n", string(got.Data))
+		assert.Equal(t, uint64(1), counter(t, h, "steadfast_faults_aborts_injected_total.route.api.kind.response"))
+	})
+}
+
+func TestRoutesDisableAndOverride(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	plugintest.Run(t, testFilter(c, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil), mode, `{
+			"abort": {"percentage": 100, "http_status": 503},
+			"routes": [
+				{"name": "health", "disabled": true},
+				{"name": "api-*", "abort": {"http_status": 429}}
+			]}`)
+		status := func(routeName string) uint32 {
+			require.NoError(t, h.SetProperty([]string{"xds", "route_name"}, []byte(routeName)))
+			id := h.InitializeHttpContext()
+			h.CallOnRequestHeaders(id, getReq, true)
+			defer h.CompleteHttpContext(id)
+			if r := h.GetSentLocalResponse(id); r != nil {
+				return r.StatusCode
+			}
+			return 0
+		}
+		assert.Equal(t, uint32(0), status("health"))
+		assert.Equal(t, uint32(429), status("api-v1"))
+		assert.Equal(t, uint32(503), status("other"))
+	})
+}
+
+func TestSelectorsLimitTheFault(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	plugintest.Run(t, testFilter(c, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil), mode, `{
+			"abort": {"percentage": 100, "http_status": 503},
+			"match": {"methods": ["POST"], "path": {"prefix": "/orders"}, "headers": [{"name": "x-canary", "present": true}]}}`)
+		tests := []struct {
+			name    string
+			headers [][2]string
+			want    bool
+		}{
+			{"all match", [][2]string{{":method", "POST"}, {":path", "/orders/1"}, {"x-canary", "1"}}, true},
+			{"other method", [][2]string{{":method", "GET"}, {":path", "/orders/1"}, {"x-canary", "1"}}, false},
+			{"other path", [][2]string{{":method", "POST"}, {":path", "/items"}, {"x-canary", "1"}}, false},
+			{"header absent", [][2]string{{":method", "POST"}, {":path", "/orders/1"}}, false},
+		}
+		for _, tt := range tests {
+			id := h.InitializeHttpContext()
+			h.CallOnRequestHeaders(id, tt.headers, true)
+			assert.Equal(t, tt.want, h.GetSentLocalResponse(id) != nil, tt.name)
+			h.CompleteHttpContext(id)
+		}
+	})
+}
+
+func TestHeaderControlNeedsTheTokenAndNeverLeaksUpstream(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	env := map[string]string{"CHAOS_TOKEN": "s3cret"}
+	// Environment variables reach a module only through Envoy's vm_config,
+	// which the emulator lacks: the Wasm half of this rule runs in e2e.
+	f := testFilter(c, env)
+	h := plugintest.Start(t, f, plugintest.Native, `{"header_control":{"enabled":true,"token_env":"CHAOS_TOKEN"}}`)
+	send := func(token string) (*proxytest.LocalHttpResponse, [][2]string) {
+		id := h.InitializeHttpContext()
+		req := append([][2]string{{HeaderAbort, "429"}, {HeaderDelay, "oops"}}, getReq...)
+		if token != "" {
+			req = append(req, [2]string{DefaultTokenHeader, token})
+		}
+		h.CallOnRequestHeaders(id, req, true)
+		defer h.CompleteHttpContext(id)
+		return h.GetSentLocalResponse(id), h.GetCurrentRequestHeaders(id)
+	}
+	for _, token := range []string{"", "wrong", "s3cret"} {
+		reply, upstream := send(token)
+		for _, kv := range upstream {
+			assert.False(t, strings.HasPrefix(kv[0], "x-steadfast-fault"), "%s reached upstream (token %q)", kv[0], token)
+		}
+		if token == "s3cret" {
+			require.NotNil(t, reply)
+			assert.Equal(t, uint32(429), reply.StatusCode, "malformed delay header ignored, abort honoured")
+		} else {
+			assert.Nil(t, reply, "token %q", token)
+		}
+	}
+}
+
+func TestBadConfigFailsPluginStartNamingTheField(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	tests := []struct {
+		config string
+		want   string
+	}{
+		{`{"abort":{"percentage":150,"http_status":503}}`, "abort.percentage: must be between 0 and 100"},
+		{`{"abort":{"percentage":1,"http_status":99}}`, "abort.http_status"},
+		{`{"abortt":{}}`, "abortt: unknown field"},
+		{`{"delay":{"percentage":1,"fixed":"soon"}}`, "delay.fixed"},
+		{`{"delay":{"percentage":1,"pareto":{}}}`, "delay.pareto: unknown field"},
+		{`{"header_control":{"enabled":true,"token_env":"NOT_SET_ANYWHERE"}}`, "header_control.token_env"},
+	}
+	plugintest.Run(t, testFilter(c, nil), func(t *testing.T, mode plugintest.Mode) {
+		for _, tt := range tests {
+			logs := plugintest.StartFails(t, testFilter(c, nil), mode, tt.config)
+			require.Len(t, logs, 1, tt.config)
+			assert.Contains(t, logs[0], "steadfast faults: invalid configuration: ")
+			assert.Contains(t, logs[0], tt.want)
+		}
+	})
+}
+
+func TestMaxActiveFaultsOverflowPassesUntouched(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	plugintest.Run(t, testFilter(c, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil), mode,
+			`{"delay":{"percentage":100,"fixed":"1h"},"max_active_faults":2}`, route("api"))
+		var ids []uint32
+		for range 3 {
+			id := h.InitializeHttpContext()
+			ids = append(ids, id)
+			h.CallOnRequestHeaders(id, getReq, true)
+		}
+		got := make([]types.Action, 3)
+		for i, id := range ids {
+			got[i] = h.GetCurrentHttpStreamAction(id)
+		}
+		assert.Equal(t, []types.Action{types.ActionPause, types.ActionPause, types.ActionContinue}, got)
+		assert.Equal(t, uint64(1), counter(t, h, "steadfast_faults_overflow_total.route.api"))
+
+		h.CompleteHttpContext(ids[0]) // frees a slot
+		id := h.InitializeHttpContext()
+		assert.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, getReq, true))
+		gauge, err := h.GetGaugeMetric("steadfast_faults_active")
+		require.NoError(t, err)
+		assert.Equal(t, uint64(2), gauge)
+		for _, id := range append(ids[1:], id) {
+			h.CompleteHttpContext(id)
+		}
+	})
+}
+
+func BenchmarkRequestPath(b *testing.B) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	for _, bc := range []struct{ name, config string }{
+		{"zero-percent", `{"abort":{"percentage":0,"http_status":503},"delay":{"percentage":0,"fixed":"100ms"}}`},
+		{"no-match", `{"abort":{"percentage":100,"http_status":503},"match":{"headers":[{"name":"x-never","present":true}]}}`},
+	} {
+		for _, mode := range []plugintest.Mode{plugintest.Native, plugintest.Wasm} {
+			b.Run(fmt.Sprintf("%s/%s", bc.name, mode), func(b *testing.B) {
+				h := plugintest.Start(b, testFilter(c, nil), mode, bc.config)
+				b.ReportAllocs()
+				for b.Loop() {
+					id := h.InitializeHttpContext()
+					h.CallOnRequestHeaders(id, getReq, true)
+					h.CallOnResponseHeaders(id, [][2]string{{":status", "200"}}, true)
+					h.CompleteHttpContext(id)
+				}
+			})
+		}
+	}
+}
