@@ -1,0 +1,15 @@
+// Package webhookauth verifies webhook deliveries before they reach the
+// application: a forged, tampered, stale or replayed delivery is refused.
+//
+// It knows the signing schemes of Stripe, GitHub, Slack, Shopify, Standard
+// Webhooks (Svix) and Twilio, and a generic HMAC scheme for everyone else.
+// Everything here is pure: Verify takes the request's headers, its body and
+// the current time and returns a Verdict, and the replay cache is a function
+// from one encoded shard to the next, so the proxy-wasm glue in filter.go can
+// keep it in shared data where every worker sees it.
+//
+// Only the standard library's crypto is used, so the package builds for
+// wasip1. Every comparison of a signature is constant-time, every header is
+// parsed as hostile input, and secrets never appear in an error, a String
+// or a formatted value.
+package webhookauth

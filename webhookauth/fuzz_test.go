@@ -1,0 +1,304 @@
+package webhookauth
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/binary"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func FuzzParseUnix(f *testing.F) {
+	for _, s := range []string{"1700000000", "0", "000123", "", "-1", "+1", "1e9", " 1", "1.5", "99999999999999999999", "٣"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, ok := parseUnix(s)
+		if !ok {
+			return
+		}
+		want := strings.TrimLeft(s, "0")
+		if want == "" {
+			want = "0"
+		}
+		if strconv.FormatInt(n, 10) != want {
+			t.Fatalf("parseUnix(%q) = %d", s, n)
+		}
+	})
+}
+
+func FuzzParseStripeSignature(f *testing.F) {
+	v1 := strings.Repeat("5257a869e7ecebeda32affa62cdca3fa", 2)
+	for _, s := range []string{
+		"t=1492774577,v1=" + v1,
+		"t=1492774577,v1=" + v1 + ",v0=6ffbb59b2300aae63f272406069a9788598b792a944a07aba816edb039989a39",
+		"v1=" + v1 + ", t=1,v1=" + strings.ToUpper(v1),
+		"t=1,t=2,v1=" + v1, "t=,v1=", "t=1", ",", "=", "t=1,v1=" + v1 + ",", "t=1," + strings.Repeat("v1="+v1+",", 17),
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		sig, ok := parseStripeSignature(h)
+		if !ok {
+			return
+		}
+		if len(sig.v1) == 0 || len(sig.v1) > MaxSignatures {
+			t.Fatalf("%d signatures from %q", len(sig.v1), h)
+		}
+		for _, s := range sig.v1 {
+			if len(s) != sha256.Size {
+				t.Fatalf("signature of %d bytes from %q", len(s), h)
+			}
+		}
+		if n, ok := parseUnix(sig.timestamp); !ok || n != sig.unix || !strings.Contains(h, "t="+sig.timestamp) {
+			t.Fatalf("timestamp %q (%d) from %q", sig.timestamp, sig.unix, h)
+		}
+	})
+}
+
+func FuzzParseStandardSignatures(f *testing.F) {
+	for _, s := range []string{
+		"v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+		"v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= v1a," + strings.Repeat("A", 86) + "==",
+		"v2,abc  v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=", "v1,", "v1", " ", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OF=",
+		strings.Repeat("v9,x ", 17),
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		sigs, ok := parseStandardSignatures(h)
+		if !ok {
+			return
+		}
+		if n := len(sigs.v1) + len(sigs.v1a); n == 0 || n > MaxSignatures {
+			t.Fatalf("%d signatures from %q", n, h)
+		}
+		for _, s := range sigs.v1 {
+			if !strings.Contains(h, "v1,"+b64(s)) {
+				t.Fatalf("v1 %x is not spelt canonically in %q", s, h)
+			}
+		}
+		for _, s := range sigs.v1a {
+			if !strings.Contains(h, "v1a,"+b64(s)) {
+				t.Fatalf("v1a %x is not spelt canonically in %q", s, h)
+			}
+		}
+	})
+}
+
+// FuzzDecodeSignature covers prefix and encoding decoding: whatever it
+// accepts has the requested size and, for base64, its one canonical
+// spelling.
+func FuzzDecodeSignature(f *testing.F) {
+	f.Add("sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17", "sha256=", false, uint8(32))
+	f.Add("sha1=01DC10D0C83E72ED246219CDD91669667FE2CA59", "sha1=", false, uint8(20))
+	f.Add("VnKUjZsLuN5iZWjn5EntcBVCF9kMN43LglzCE1/GSeY=", "", true, uint8(32))
+	f.Add("0/KCTR6DLpKmkAf8muzZqo1nDgQ=", "", true, uint8(20))
+	f.Add("v0=", "v0=", false, uint8(0))
+	f.Add("=\n=", "", true, uint8(1))
+	f.Fuzz(func(t *testing.T, v, prefix string, base64 bool, size uint8) {
+		got, ok := decodeSignature(v, prefix, base64, int(size))
+		if !ok {
+			return
+		}
+		rest := strings.TrimPrefix(v, prefix)
+		switch {
+		case len(got) != int(size):
+			t.Fatalf("%d bytes, want %d, from %q", len(got), size, v)
+		case base64 && b64(got) != rest:
+			t.Fatalf("%q is not the canonical base64 of %x", rest, got)
+		case !base64 && !strings.EqualFold(hexOf(got), rest):
+			t.Fatalf("%q is not the hex of %x", rest, got)
+		}
+	})
+}
+
+func FuzzParseForm(f *testing.F) {
+	for _, s := range []string{
+		"CallSid=CA1234567890ABCDE&Caller=%2B14158675309&Digits=1234", "a", "=", "&&", "a=%", "a=%4", "a=%zz", "a+b=c+d", "b=2&a=1&a=0",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		params, ok := parseForm(body)
+		if !ok {
+			return
+		}
+		if len(params) > maxFormParams {
+			t.Fatalf("%d params", len(params))
+		}
+		for i := 1; i < len(params); i++ {
+			a, b := params[i-1], params[i]
+			if c := bytes.Compare(a.name, b.name); c > 0 || c == 0 && bytes.Compare(a.value, b.value) > 0 {
+				t.Fatalf("params out of order: %q=%q before %q=%q", a.name, a.value, b.name, b.value)
+			}
+		}
+	})
+}
+
+func FuzzTwilioURL(f *testing.F) {
+	for _, s := range []string{
+		"https://mycompany.com/myapp.php?foo=1&bar=2", "https://mycompany.com:443/x", "http://[::1]:80?a", "http://[::1]", "https://h:8443/",
+		"ftp://h/", "https://", "://", "https://h?bodySHA256=00&bodySHA256=11",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, u string) {
+		other := otherPortForm(u)
+		if other != "" && otherPortForm(other) != u {
+			t.Fatalf("otherPortForm(%q) = %q, and back %q", u, other, otherPortForm(other))
+		}
+		_, query, _ := strings.Cut(u, "?")
+		queryParam(query, "bodySHA256")
+	})
+}
+
+// FuzzParse feeds arbitrary configuration: it may be refused, never panic,
+// and an accepted one has settings within their documented bounds.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		`{"scheme": "stripe", "secrets": [{"env": "STRIPE_SECRET_A"}, {"env": "STRIPE_SECRET_B"}, {"value": "inline"}],
+		  "tolerance": "5m", "max_body_bytes": 1048576, "failure_status": 401, "strip_signature_headers": false,
+		  "verified_header": "x-steadfast-webhook-verified", "replay": {"enabled": true, "cache_size": 10000, "key": "signature"}}`,
+		`{"scheme": "standard", "secrets": [{"value": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}], "public_keys": [{"env": "SVIX_PUBKEY"}]}`,
+		`{"scheme": "github", "secrets": [{"env": "A"}], "github": {"allow_sha1": true}, "replay": {"key": "header:x-github-delivery", "window": "1h"}}`,
+		`{"scheme": "twilio", "secrets": [{"env": "A"}], "twilio": {"url": "https://hooks.example.com/twilio"}}`,
+		`{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-signature", "prefix": "sha256=", "algorithm": "sha256",
+		  "encoding": "hex", "timestamp_header": "x-timestamp", "id_header": "x-webhook-id", "template": "{id}.{timestamp}.{body}"},
+		  "routes": [{"name": "a*", "tolerance": "1m"}, {"name": "b", "disabled": true}]}`,
+		`{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x", "template": "{body}{"}}`,
+		`{}`, `[]`, `null`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		routes, err := Parse(data)
+		if err != nil {
+			return
+		}
+		_ = routes.Each(func(c *Config) error {
+			s := c.Settings()
+			if s.Tolerance < time.Second || s.Tolerance > MaxTolerance || s.MaxBodyBytes < 1 || s.MaxBodyBytes > MaxBodyBytesLimit ||
+				s.FailureStatus < 400 || s.FailureStatus > 499 || s.ReplayCacheSize < MinReplayCacheSize || s.ReplayCacheSize > MaxReplayCacheSize ||
+				s.ReplayWindow < time.Second || len(c.SignatureHeaders()) == 0 {
+				t.Fatalf("settings out of bounds: %+v", s)
+			}
+			return c.ResolveSecrets(func(string) (string, bool) { return "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", true })
+		})
+	})
+}
+
+// fuzzConfigs are one resolved configuration per scheme, all with the
+// secret "a" (or the standard test secret and key).
+func fuzzConfigs(f *testing.F) []*Config {
+	env := map[string]string{"A": "a", "W": whsec, "P": edPub}
+	var out []*Config
+	for _, js := range []string{
+		`{"scheme": "stripe", "secrets": [{"env": "A"}]}`,
+		`{"scheme": "github", "secrets": [{"env": "A"}], "github": {"allow_sha1": true}, "replay": {"key": "header:x-github-delivery"}}`,
+		`{"scheme": "slack", "secrets": [{"env": "A"}]}`,
+		`{"scheme": "shopify", "secrets": [{"env": "A"}]}`,
+		`{"scheme": "standard", "secrets": [{"env": "W"}], "public_keys": [{"env": "P"}]}`,
+		`{"scheme": "twilio", "secrets": [{"env": "A"}]}`,
+		`{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "timestamp_header": "x-ts", "id_header": "x-id",
+			"template": "{id}|{timestamp}|{method}|{path}|{body}", "encoding": "base64"}}`,
+	} {
+		out = append(out, parseConfig(f, js, env))
+	}
+	return out
+}
+
+// FuzzVerify gives every scheme arbitrary header values and bodies. The
+// seeds are valid deliveries, so mutations start deep inside each scheme.
+func FuzzVerify(f *testing.F) {
+	configs := fuzzConfigs(f)
+	const body = `{"id":1}`
+	twPath := "/t?bodySHA256=" + hexOf(sha256Of(body))
+	seeds := []struct {
+		scheme                   uint8
+		sig, ts, id, path, ctype string
+	}{
+		{0, stripeHeader("a", nowTS, body), nowTS, "", "/", ""},
+		{1, "sha256=" + hexOf(mac(sha256.New, "a", body)), "", "d-1", "/", ""},
+		{1, "sha1=" + hexOf(mac(sha1.New, "a", body)), "", "d-1", "/", ""},
+		{2, "v0=" + hexOf(mac(sha256.New, "a", "v0:", nowTS, ":", body)), nowTS, "", "/", ""},
+		{3, b64(mac(sha256.New, "a", body)), "", "", "/", ""},
+		{4, standardRequest("msg_1", nowTS, body).headers["webhook-signature"], nowTS, "msg_1", "/", ""},
+		{4, ed25519Signature("msg_1", nowTS, body), nowTS, "msg_1", "/", ""},
+		{5, b64(mac(sha1.New, "a", "https://h"+twPath)), "", "", twPath, "application/json"},
+		{5, b64(mac(sha1.New, "a", "https://h/f", "a", "1")), "", "", "/f", "application/x-www-form-urlencoded"},
+		{6, b64(mac(sha256.New, "a", "i|", nowTS, "|POST|/p|", body)), nowTS, "i", "/p", ""},
+	}
+	for _, s := range seeds {
+		b := []byte(body)
+		if s.ctype == "application/x-www-form-urlencoded" {
+			b = []byte("a=1")
+		}
+		f.Add(s.scheme, s.sig, s.ts, s.id, s.path, s.ctype, b)
+	}
+	f.Fuzz(func(t *testing.T, scheme uint8, sig, ts, id, path, ctype string, body []byte) {
+		c := configs[int(scheme)%len(configs)]
+		headers := map[string]string{":method": "POST", ":scheme": "https", ":authority": "h", ":path": path, "content-type": ctype}
+		for _, name := range []string{"stripe-signature", "x-hub-signature-256", "x-hub-signature", "x-slack-signature",
+			"x-shopify-hmac-sha256", "webhook-signature", "svix-signature", "x-twilio-signature", "x-sig"} {
+			headers[name] = sig
+		}
+		for _, name := range []string{"x-slack-request-timestamp", "webhook-timestamp", "svix-timestamp", "x-ts"} {
+			headers[name] = ts
+		}
+		for _, name := range []string{"webhook-id", "svix-id", "x-id", "x-github-delivery"} {
+			headers[name] = id
+		}
+		d := request{headers: headers, body: body}.delivery()
+		got := c.Verify(d, now)
+		if again := c.Verify(d, now); again != got {
+			t.Fatalf("Verify is not deterministic: %+v then %+v", got, again)
+		}
+		if got.OK() && (got.ReplayKey == [16]byte{} || got.Expires.IsZero()) {
+			t.Fatalf("accepted without a replay key or expiry: %+v", got)
+		}
+		if !got.OK() && got != (Verdict{Reason: got.Reason}) {
+			t.Fatalf("refused with a replay key or expiry: %+v", got)
+		}
+	})
+}
+
+// FuzzCheckAndInsert feeds arbitrary shard bytes: the next shard always
+// decodes, holds the key, respects the capacity and recognises the replay.
+func FuzzCheckAndInsert(f *testing.F) {
+	f.Add(shard(entry{1, now.Add(time.Minute)}, entry{2, now.Add(-time.Minute)}), []byte{1}, int64(60), 2)
+	f.Add([]byte{}, []byte{2}, int64(300), 1)
+	f.Add([]byte{1, 2, 3}, []byte{}, int64(-1), 0)
+	f.Add(shard(entry{3, now}, entry{3, now.Add(time.Hour)}), []byte{3}, int64(1), 156)
+	f.Fuzz(func(t *testing.T, given, keyBytes []byte, expiresIn int64, capacity int) {
+		capacity = capacity % 1024
+		var key [16]byte
+		copy(key[:], keyBytes)
+		expires := now.Add(time.Duration(expiresIn) * time.Second)
+		next, replay := CheckAndInsert(given, key, expires, now, capacity)
+		if replay || next == nil {
+			if replay && next != nil {
+				t.Fatal("a replay with a shard to write")
+			}
+			return
+		}
+		entries := shardEntries(next)
+		if entries == nil || len(entries)/entrySize > max(1, capacity) {
+			t.Fatalf("next shard of %d bytes does not decode or exceeds capacity %d", len(next), capacity)
+		}
+		last := int64(-1 << 63)
+		for i := 0; i < len(entries); i += entrySize {
+			exp := int64(binary.BigEndian.Uint64(entries[i+16 : i+entrySize]))
+			if exp < last {
+				t.Fatal("entries out of order of expiry")
+			}
+			last = exp
+		}
+		if _, again := CheckAndInsert(next, key, expires, now, capacity); !again {
+			t.Fatal("the inserted key is not recognised")
+		}
+	})
+}
