@@ -41,6 +41,18 @@ type Config struct {
 	// to the bootstrap as is. "" means the repository's envoy/stats_tags.yaml,
 	// so /stats/prometheus shows the filters' labels as the shipped configs do.
 	StatsTags string
+
+	// logDir is where access logs go; Start sets it to the test's temporary
+	// directory. "" (Render alone) sends them to Envoy's stdout.
+	logDir string
+}
+
+// accessLogPath is where the listener's access log lines go.
+func accessLogPath(cfg Config, listener string) string {
+	if cfg.logDir == "" {
+		return "/dev/stdout"
+	}
+	return filepath.Join(cfg.logDir, "access-"+listener+".log")
 }
 
 // Listener is an HTTP listener on 127.0.0.1 with Envoy's HTTP connection
@@ -56,6 +68,13 @@ type Listener struct {
 	Routes []Route
 	// Filters run in order before Envoy's router.
 	Filters []HTTPFilter
+	// AccessLog, when set, is an access log format line (Envoy's command
+	// operators, such as "%RESPONSE_CODE% %FILTER_STATE(wasm.x:PLAIN)%");
+	// the lines go to Envoy.AccessLogPath.
+	AccessLog string
+	// BufferLimitBytes is the listener's per-connection buffer limit, which
+	// caps how much body a filter may hold back; 0 keeps Envoy's 1 MiB.
+	BufferLimitBytes int
 }
 
 // Route is one route of the listener's single virtual host (domain "*").
@@ -321,14 +340,30 @@ func renderListeners(cfg Config) ([]any, error) {
 			},
 			"http_filters": filters,
 		}
-		out = append(out, obj{
+		if l.AccessLog != "" {
+			hcm["access_log"] = []any{obj{
+				"name": "envoy.access_loggers.file",
+				"typed_config": obj{
+					"@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+					"path":  accessLogPath(cfg, names[i]),
+					"log_format": obj{"text_format_source": obj{
+						"inline_string": strings.TrimSuffix(l.AccessLog, "\n") + "\n",
+					}},
+				},
+			}}
+		}
+		listener := obj{
 			"name":    names[i],
 			"address": loopback(0),
 			"filter_chains": []any{obj{"filters": []any{obj{
 				"name":         "envoy.filters.network.http_connection_manager",
 				"typed_config": hcm,
 			}}}},
-		})
+		}
+		if l.BufferLimitBytes > 0 {
+			listener["per_connection_buffer_limit_bytes"] = l.BufferLimitBytes
+		}
+		out = append(out, listener)
 	}
 	return out, nil
 }

@@ -54,6 +54,7 @@ type Envoy struct {
 	// ConfigPath and LogPath are the rendered bootstrap and Envoy's
 	// stdout and stderr, in the test's temporary directory.
 	ConfigPath string
+	cfg        Config
 	LogPath    string
 	// Concurrency is the number of worker threads.
 	Concurrency int
@@ -89,13 +90,15 @@ func TryStart(t TB, cfg Config) (*Envoy, error) {
 	if err != nil {
 		return nil, err
 	}
+	dir := t.TempDir()
+	cfg.logDir = dir
 	yaml, err := Render(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("rendering the Envoy config: %w", err)
 	}
-	dir := t.TempDir()
 	e := &Envoy{
 		ConfigPath:  filepath.Join(dir, "envoy.yaml"),
+		cfg:         cfg,
 		LogPath:     filepath.Join(dir, "envoy.log"),
 		Concurrency: cfg.Concurrency,
 		t:           t,
@@ -124,6 +127,8 @@ func TryStart(t TB, cfg Config) (*Envoy, error) {
 		// Parallel Envoys must not share hot-restart shared memory.
 		"--use-dynamic-base-id",
 		"-l", logLevel,
+		// Access log lines reach their file within 100ms, not 10s.
+		"--file-flush-interval-msec", "100",
 	}
 	if cfg.WasmDebug {
 		args = append(args, "--component-log-level", "wasm:debug")
@@ -429,4 +434,18 @@ func (e *Envoy) RSS() uint64 {
 	}
 	e.t.Fatalf("Envoy RSS: no VmRSS in /proc/%d/status", e.PID())
 	return 0
+}
+
+// AccessLog returns the access log lines the listener wrote so far (see
+// Listener.AccessLog); "" names the first listener. Envoy flushes access
+// logs about once a second: poll for lines you expect.
+func (e *Envoy) AccessLog(listener string) []string {
+	if listener == "" {
+		listener = e.listeners[0]
+	}
+	b, err := os.ReadFile(accessLogPath(e.cfg, listener))
+	if err != nil {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 }
