@@ -1,0 +1,12 @@
+// Command webhookauth is the webhookauth filter as a Wasm module (root_id
+// "webhookauth").
+package main
+
+import (
+	"github.com/steadfast-proxy/steadfast/plugins"
+	"github.com/steadfast-proxy/steadfast/webhookauth"
+)
+
+func main() {}
+
+func init() { plugins.Register(webhookauth.RootID, webhookauth.NewPluginContext) }
