@@ -137,7 +137,7 @@ func TryStart(t TB, cfg Config) (*Envoy, error) {
 	e.cmd.Dir = dir
 	e.cmd.Stdout = e.logFile
 	e.cmd.Stderr = e.logFile
-	e.cmd.SysProcAttr = sysProcAttr()
+	e.cmd.SysProcAttr = ChildProcAttr()
 	if err := e.cmd.Start(); err != nil {
 		e.logFile.Close()
 		return nil, fmt.Errorf("starting %s: %w", bin, err)

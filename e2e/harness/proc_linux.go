@@ -2,8 +2,8 @@ package harness
 
 import "syscall"
 
-// sysProcAttr makes the kernel kill Envoy when the test process dies, so a
-// test binary killed by a timeout or a signal leaves no Envoy behind.
-func sysProcAttr() *syscall.SysProcAttr {
+// ChildProcAttr makes a child process die with its parent, so a killed
+// test or demo never leaves an Envoy behind.
+func ChildProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }

@@ -4,6 +4,6 @@ package harness
 
 import "syscall"
 
-// sysProcAttr has no parent-death signal outside Linux; Cleanup still stops
-// Envoy when the test ends normally.
-func sysProcAttr() *syscall.SysProcAttr { return nil }
+// ChildProcAttr makes a child process die with its parent, so a killed
+// test or demo never leaves an Envoy behind.
+func ChildProcAttr() *syscall.SysProcAttr { return nil }

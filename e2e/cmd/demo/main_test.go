@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// freePort asks the kernel for a loopback port that is free right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// syncBuffer collects Envoy's output from its goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDemoServesWhatItPrints starts the shipped envoy/demo.yaml as `make run`
+// does and tries what the demo tells a newcomer to try.
+func TestDemoServesWhatItPrints(t *testing.T) {
+	o := options{listen: freePort(t), admin: freePort(t), upstream: freePort(t)}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	isReady := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, o, out, func() { close(isReady) }) }()
+	select {
+	case <-isReady:
+	case err := <-done:
+		t.Fatalf("demo stopped: %v\n%s", err, out)
+	case <-time.After(40 * time.Second):
+		t.Fatalf("demo not ready\n%s", out)
+	}
+	defer func() {
+		cancel()
+		require.NoError(t, <-done)
+		if t.Failed() {
+			t.Log(out.String())
+		}
+	}()
+
+	client := &http.Client{Timeout: 5 * time.Second}
+	base := fmt.Sprintf("http://127.0.0.1:%d", o.listen)
+	do := func(method, path, body string, headers ...string) (int, http.Header) {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		require.NoError(t, err)
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, resp.Header
+	}
+
+	status, _ := do("GET", "/", "")
+	assert.Equal(t, 200, status, "home has both filters disabled by FilterConfig")
+
+	codes := map[int]int{}
+	for range 60 {
+		status, h := do("GET", "/flaky", "")
+		codes[status]++
+		if status == 503 {
+			assert.Equal(t, "abort=503", h.Get("x-steadfast-fault"))
+		}
+	}
+	assert.Greater(t, codes[503], 5, "/flaky aborts about half: %v", codes)
+	assert.Greater(t, codes[200], 5, "/flaky passes about half: %v", codes)
+
+	start := time.Now()
+	status, h := do("GET", "/slow", "")
+	assert.Equal(t, 200, status)
+	assert.Contains(t, h.Get("x-steadfast-fault"), "delay=")
+	assert.Greater(t, time.Since(start), time.Millisecond)
+
+	status, _ = do("GET", "/chaos", "", "x-steadfast-fault-token", demoFaultToken, "x-steadfast-fault-abort", "418")
+	assert.Equal(t, 418, status)
+	status, _ = do("GET", "/chaos", "", "x-steadfast-fault-token", "guess", "x-steadfast-fault-abort", "418")
+	assert.Equal(t, 200, status)
+
+	body := `{"action":"opened","number":1}`
+	sig := githubSignature(demoGitHubSecret, body)
+	status, _ = do("POST", "/webhooks/github", body, "x-hub-signature-256", sig)
+	assert.Equal(t, 200, status, "signed delivery")
+	status, _ = do("POST", "/webhooks/github", body, "x-hub-signature-256", sig)
+	assert.Equal(t, 401, status, "the same delivery again is a replay")
+	status, _ = do("POST", "/webhooks/github", body+" ", "x-hub-signature-256", sig)
+	assert.Equal(t, 401, status, "tampered body")
+
+	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/stats/prometheus", o.admin))
+	require.NoError(t, err)
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Contains(t, string(metrics), `steadfast_faults_aborts_injected_total{route="flaky",kind="request"}`)
+	assert.Contains(t, string(metrics), `steadfast_webhookauth_requests_total{`)
+
+	var tried bytes.Buffer
+	printTryLines(&tried, o)
+	assert.Contains(t, tried.String(), sig, "the printed curl line carries a valid signature")
+}
