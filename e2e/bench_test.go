@@ -1,16 +1,24 @@
 package e2e
 
 import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,6 +54,15 @@ type benchVariant struct {
 	// check proves, after the variant's load, that its filter was in the
 	// path; nil when nothing is visible from outside.
 	check func(t testing.TB, envoy *harness.Envoy, up *harness.Upstream)
+	// body > 0 makes a variant of webhook deliveries instead of GETs: POSTs
+	// of body bytes, each a GitHub delivery signed afresh, sent by postLoad
+	// to an upstream that discards them (see measureBody). baseline names
+	// the variant without a filter that sends the same requests.
+	body     int
+	baseline string
+	// bodyCheck is check for body variants: served is how many requests
+	// the variant's Envoy answered.
+	bodyCheck func(t testing.TB, envoy *harness.Envoy, served int)
 }
 
 // benchVariants is the benchmark's table, measured in this order in every
@@ -76,6 +93,34 @@ var benchVariants = []benchVariant{
 		filters: wasmFilters("faults", "faults", `{"abort":{"percentage":100,"http_status":503},"match":{"headers":[{"name":"x-never","present":true}]}}`),
 		check:   countsRequests("faults"),
 	},
+	{name: "none-post-1KiB", body: 1 << 10},
+	{name: "none-post-64KiB", body: 64 << 10},
+	{name: "none-post-1MiB", body: 1 << 20},
+	webhookauthVariant("1KiB", 1<<10),
+	webhookauthVariant("64KiB", 64<<10),
+	webhookauthVariant("1MiB", 1<<20),
+}
+
+// benchWebhookSecret signs the benchmark's GitHub deliveries.
+const benchWebhookSecret = "bench-github-webhook-secret"
+
+// webhookauthVariant verifies GitHub deliveries of size bytes with replay
+// protection on (the default), every one new: a signature check over the
+// whole body and a replay-cache update in shared data per request.
+func webhookauthVariant(name string, size int) benchVariant {
+	return benchVariant{
+		name:     "webhookauth-github-" + name,
+		body:     size,
+		baseline: "none-post-" + name,
+		filters: func(t testing.TB) []harness.HTTPFilter {
+			return []harness.HTTPFilter{webhookFilter(t, `{"scheme": "github", "secrets": [{"env": "GITHUB_WEBHOOK_SECRET"}]}`,
+				map[string]string{"GITHUB_WEBHOOK_SECRET": benchWebhookSecret})}
+		},
+		bodyCheck: func(t testing.TB, envoy *harness.Envoy, served int) {
+			accepted := envoy.Stat("wasmcustom.steadfast_webhookauth_requests_total.route." + benchRoute + ".scheme.github.outcome.accepted.reason.none")
+			require.Equal(t, uint64(served), accepted, "every delivery was verified and accepted")
+		},
+	}
 }
 
 func rawFilters(entries ...string) func(testing.TB) []harness.HTTPFilter {
@@ -126,6 +171,9 @@ type benchRun struct {
 	// for variants without the memory check.
 	rss   []float64
 	rssAt []int
+	// body is the body size of a body variant, and bodyRequests how many
+	// requests its CPU time was measured over.
+	body, bodyRequests int
 }
 
 type benchParams struct {
@@ -133,6 +181,9 @@ type benchParams struct {
 	rssRequests int
 	rounds      int
 	variants    []benchVariant
+	// bodyBytes bounds the body bytes of one body variant's measured run:
+	// it gets min(requests, bodyBytes/body) requests.
+	bodyBytes int
 }
 
 // TestLoadBenchmark measures what each filter costs inside a real Envoy:
@@ -153,24 +204,35 @@ func TestLoadBenchmark(t *testing.T) {
 		}
 	}
 	up := harness.NewUpstream(t, harness.Echo())
+	sinkAddr := newBenchSink(t)
 	var runs []benchRun
 	var envoyVersion string
 	start := time.Now()
 	for round := 1; round <= p.rounds; round++ {
 		for _, v := range p.variants {
 			ok := t.Run(fmt.Sprintf("%s/round-%d", v.name, round), func(t *testing.T) {
+				cluster := up.Cluster("upstream")
+				listener := harness.Listener{
+					Routes:  []harness.Route{{Name: benchRoute, Cluster: "upstream"}},
+					Filters: filters[v.name],
+				}
+				if v.body > 0 {
+					cluster = harness.Cluster{Name: "upstream", Address: sinkAddr}
+				}
 				envoy := harness.Start(t, harness.Config{
 					Concurrency: benchWorkers,
-					Clusters:    []harness.Cluster{up.Cluster("upstream")},
-					Listeners: []harness.Listener{{
-						Routes:  []harness.Route{{Name: benchRoute, Cluster: "upstream"}},
-						Filters: filters[v.name],
-					}},
+					Clusters:    []harness.Cluster{cluster},
+					Listeners:   []harness.Listener{listener},
 				})
 				if envoyVersion == "" {
 					envoyVersion = serverVersion(t, envoy)
 				}
-				run := measure(t, envoy, up, v, p)
+				var run benchRun
+				if v.body > 0 {
+					run = measureBody(t, envoy, v, p)
+				} else {
+					run = measure(t, envoy, up, v, p)
+				}
 				run.round = round
 				t.Logf("%s round %d: %.1f µs CPU/request, %.0f qps, p50 %.0f µs, p99 %.0f µs, RSS/worker %v MiB at %v requests",
 					v.name, round, run.cpuPerRequest, run.maxQPS, run.p50, run.p99, run.rss, run.rssAt)
@@ -197,6 +259,7 @@ func benchParameters(t *testing.T) benchParams {
 		rssRequests: envInt(t, "STEADFAST_BENCH_RSS_REQUESTS", 200_000),
 		rounds:      envInt(t, "STEADFAST_BENCH_ROUNDS", 2),
 		variants:    benchVariants,
+		bodyBytes:   envInt(t, "STEADFAST_BENCH_BODY_MIB", 1024) << 20,
 	}
 	require.GreaterOrEqual(t, p.requests, 1000, "STEADFAST_BENCH_REQUESTS: CPU time has 10ms resolution")
 	require.GreaterOrEqual(t, p.rounds, 2, "STEADFAST_BENCH_ROUNDS: every variant is measured at least twice")
@@ -376,6 +439,9 @@ func benchReport(p benchParams, runs []benchRun, envoyVersion string, took time.
 		rssHead[0], rssHead[1])
 	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, v := range p.variants {
+		if v.body > 0 {
+			continue
+		}
 		s := medians[v.name]
 		delta := "—"
 		if none, ok := medians["none"]; ok {
@@ -392,6 +458,7 @@ func benchReport(p benchParams, runs []benchRun, envoyVersion string, took time.
 			s.qps, ratio(s.qps, "none", qpsOf), ratio(s.qps, "minimal-go", qpsOf),
 			s.p50, s.p99, rss[0], rss[1], rssRatio)
 	}
+	writeBodyReport(&b, p, runs, func(name string) float64 { return medians[name].cpu })
 	b.WriteString("\n## Every run\n\n")
 	b.WriteString("| variant | round | CPU µs/req | max qps | p50 µs | p99 µs | RSS/worker MiB (at requests) |\n")
 	b.WriteString("|---|--:|--:|--:|--:|--:|---|\n")
@@ -427,4 +494,226 @@ func kilo(n int) string {
 		return strconv.Itoa(n)
 	}
 	return strings.TrimSuffix(strconv.FormatFloat(float64(n)/1000, 'f', 1, 64), ".0") + "k"
+}
+
+// newBenchSink starts the upstream of body variants and returns its
+// address: it reads and discards each body and answers "ok", so that
+// Envoy's work is the request's bytes only (an echo would send them back
+// through Envoy), and nothing is recorded.
+func newBenchSink(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
+}
+
+// benchDeliveries makes GitHub deliveries of one size that are all
+// different, so that replay protection accepts each: the last 16 bytes of
+// the body count up, and the HMAC state after the common prefix is cloned
+// rather than the whole body hashed again. One per connection.
+type benchDeliveries struct {
+	body   []byte
+	prefix hash.Hash
+	id     int
+	n      uint64
+}
+
+func newBenchDeliveries(size, id int) *benchDeliveries {
+	const unit = `{"ref":"refs/heads/main","after":"0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c"},`
+	filler := strings.Repeat(unit, size/len(unit)+1)
+	d := &benchDeliveries{body: []byte(filler[:size]), id: id}
+	d.prefix = hmac.New(sha256.New, []byte(benchWebhookSecret))
+	d.prefix.Write(d.body[:size-16])
+	return d
+}
+
+// next returns the next delivery's request to url.
+func (d *benchDeliveries) next(url string) (*http.Request, error) {
+	d.n++
+	copy(d.body[len(d.body)-16:], fmt.Sprintf("%02x%014x", d.id&0xff, d.n))
+	m, err := d.prefix.(hash.Cloner).Clone()
+	if err != nil {
+		return nil, err
+	}
+	m.Write(d.body[len(d.body)-16:])
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(d.body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("content-type", "application/json")
+	req.Header.Set("x-github-event", "push")
+	req.Header.Set("x-hub-signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
+	return req, nil
+}
+
+// postResult is one closed-loop run of deliveries.
+type postResult struct {
+	elapsed   time.Duration
+	latencies []time.Duration // sorted
+}
+
+func (r postResult) count() int { return len(r.latencies) }
+
+// percentile is the latency at p percent, µs.
+func (r postResult) percentile(p float64) float64 {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	i := min(len(r.latencies)-1, int(float64(len(r.latencies))*p/100))
+	return float64(r.latencies[i].Nanoseconds()) / 1e3
+}
+
+// postLoad sends requests deliveries as fast as Envoy answers, over one
+// keep-alive connection per generator. Every answer must be a 200.
+func postLoad(t *testing.T, url string, gens []*benchDeliveries, requests int) postResult {
+	t.Helper()
+	var (
+		next    atomic.Int64
+		mu      sync.Mutex
+		all     = make([]time.Duration, 0, requests)
+		failure error
+		wg      sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if failure == nil {
+			failure = err
+		}
+	}
+	start := time.Now()
+	for _, gen := range gens {
+		wg.Go(func() {
+			client := &http.Client{Timeout: harness.ClientTimeout, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 1}}
+			defer client.CloseIdleConnections()
+			var mine []time.Duration
+			for next.Add(1) <= int64(requests) {
+				req, err := gen.next(url)
+				if err != nil {
+					fail(err)
+					return
+				}
+				sent := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					fail(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					fail(fmt.Errorf("delivery %d of connection %d: status %d", gen.n, gen.id, resp.StatusCode))
+					return
+				}
+				mine = append(mine, time.Since(sent))
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	res := postResult{elapsed: time.Since(start), latencies: all}
+	require.NoError(t, failure, "%s: after %d answers", url, res.count())
+	slices.Sort(res.latencies)
+	return res
+}
+
+// measureBody runs a body variant: a warm-up, then the closed-loop run
+// whose Envoy CPU time is measured, then Envoy's memory.
+func measureBody(t *testing.T, envoy *harness.Envoy, v benchVariant, p benchParams) benchRun {
+	url := envoy.URL("/" + benchRoute)
+	requests := max(benchConnections, min(p.requests, p.bodyBytes/v.body))
+	warmup := max(benchConnections, min(benchWarmup, p.bodyBytes/8/v.body))
+	gens := make([]*benchDeliveries, benchConnections)
+	for i := range gens {
+		gens[i] = newBenchDeliveries(v.body, i)
+	}
+	served := postLoad(t, url, gens, warmup).count()
+
+	cpuBefore := envoy.CPUTime()
+	full := postLoad(t, url, gens, requests)
+	cpu := envoy.CPUTime() - cpuBefore
+	served += full.count()
+	if v.bodyCheck != nil {
+		v.bodyCheck(t, envoy, served)
+	}
+	run := benchRun{
+		variant:       v.name,
+		cpuPerRequest: float64(cpu.Microseconds()) / float64(full.count()),
+		maxQPS:        float64(full.count()) / full.elapsed.Seconds(),
+		p50:           full.percentile(50),
+		p99:           full.percentile(99),
+		rss:           []float64{float64(envoy.RSS()) / float64(envoy.Concurrency) / (1 << 20)},
+		rssAt:         []int{served},
+		body:          v.body,
+		bodyRequests:  full.count(),
+	}
+	t.Logf("%s: %.0f MB/s per Envoy core (%d × %d bytes in %v of Envoy CPU), %.0f MB/s",
+		v.name, float64(v.body)/run.cpuPerRequest, full.count(), v.body, cpu, float64(v.body)*run.maxQPS/1e6)
+	return run
+}
+
+// writeBodyReport adds the table of the body variants, if any ran: what
+// verifying webhook deliveries costs per request and per byte. cpu is a
+// variant's median CPU µs per request.
+func writeBodyReport(b *strings.Builder, p benchParams, runs []benchRun, cpu func(name string) float64) {
+	var body []benchVariant
+	for _, v := range p.variants {
+		if v.body > 0 {
+			body = append(body, v)
+		}
+	}
+	if len(body) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n## Webhook deliveries: POST bodies\n\n")
+	fmt.Fprintf(b, "Each request is a GitHub delivery signed afresh (HMAC-SHA256 over the whole body), POSTed over %d keep-alive "+
+		"connections by a Go client to an upstream that discards the body. "+
+		"webhookauth runs with replay protection on, so every request also updates the replay cache in shared data; "+
+		"the none-post rows send the same requests through Envoy without a filter. "+
+		"Medians of %d rounds; each run measures at most %d requests or %d MiB of bodies after a warm-up. "+
+		"MB/s per Envoy core is body bytes per second of Envoy CPU time; filter MB/s per core counts only the CPU the filter "+
+		"adds to the none-post row of the same size. Latency is the closed loop's, under full load.\n\n",
+		benchConnections, p.rounds, p.requests, p.bodyBytes>>20)
+	b.WriteString("| variant | body | requests | CPU µs/req | +µs vs none-post | MB/s per Envoy core | filter MB/s per core | req/s | MB/s | p50 µs | p99 µs | RSS/worker MiB |\n")
+	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, v := range body {
+		pick := func(f func(benchRun) float64) float64 {
+			var xs []float64
+			for _, r := range runs {
+				if r.variant == v.name {
+					xs = append(xs, f(r))
+				}
+			}
+			return median(xs)
+		}
+		c := cpu(v.name)
+		delta, filterMB := "—", "—"
+		if base := cpu(v.baseline); v.baseline != "" && base > 0 {
+			delta = fmt.Sprintf("%+.1f", c-base)
+			if c > base {
+				filterMB = fmt.Sprintf("%.0f", float64(v.body)/(c-base))
+			}
+		}
+		qps := pick(func(r benchRun) float64 { return r.maxQPS })
+		fmt.Fprintf(b, "| %s | %s | %.0f | %.1f | %s | %.0f | %s | %.0f | %.1f | %.0f | %.0f | %.1f |\n",
+			v.name, byteSize(v.body), pick(func(r benchRun) float64 { return float64(r.bodyRequests) }), c, delta,
+			float64(v.body)/c, filterMB, qps, qps*float64(v.body)/1e6,
+			pick(func(r benchRun) float64 { return r.p50 }), pick(func(r benchRun) float64 { return r.p99 }),
+			pick(func(r benchRun) float64 { return r.rss[0] }))
+	}
+}
+
+// byteSize writes 1024 as 1 KiB and 1048576 as 1 MiB.
+func byteSize(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d B", n)
 }

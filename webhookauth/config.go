@@ -42,6 +42,12 @@ const (
 	DefaultMaxBodyBytes = 1 << 20
 	// MaxBodyBytesLimit is the largest max_body_bytes accepted.
 	MaxBodyBytesLimit = 64 << 20
+	// DefaultBodyTimeout bounds how long the filter waits for the whole
+	// body while it holds the request back; then it answers 408.
+	DefaultBodyTimeout = 10 * time.Second
+	// MinBodyTimeout and MaxBodyTimeout bound body_timeout.
+	MinBodyTimeout = 100 * time.Millisecond
+	MaxBodyTimeout = 5 * time.Minute
 
 	// DefaultFailureStatus is the status of the local reply to a delivery
 	// that fails verification.
@@ -101,6 +107,9 @@ type Config struct {
 	// MaxBodyBytes bounds the body; a larger one is refused (too_large).
 	// Zero: DefaultMaxBodyBytes.
 	MaxBodyBytes int `json:"max_body_bytes"`
+	// BodyTimeout bounds the wait for the whole body. Absent:
+	// DefaultBodyTimeout.
+	BodyTimeout *plugins.Duration `json:"body_timeout"`
 	// FailureStatus is the status of the reply to a refused delivery,
 	// 400 to 499. Zero: DefaultFailureStatus.
 	FailureStatus int `json:"failure_status"`
@@ -207,6 +216,7 @@ type Settings struct {
 	Scheme                string
 	Tolerance             time.Duration
 	MaxBodyBytes          int
+	BodyTimeout           time.Duration
 	FailureStatus         int
 	VerifiedHeader        string // "" when no marker is added
 	StripSignatureHeaders bool
@@ -253,6 +263,7 @@ func (c *Config) Validate() error {
 		Scheme:                c.Scheme,
 		Tolerance:             DefaultTolerance,
 		MaxBodyBytes:          DefaultMaxBodyBytes,
+		BodyTimeout:           DefaultBodyTimeout,
 		FailureStatus:         DefaultFailureStatus,
 		VerifiedHeader:        DefaultVerifiedHeader,
 		StripSignatureHeaders: c.StripSignatureHeaders,
@@ -268,6 +279,12 @@ func (c *Config) Validate() error {
 		return plugins.Errorf("max_body_bytes", "must be between 1 and %d (64 MiB)", MaxBodyBytesLimit)
 	case c.MaxBodyBytes > 0:
 		s.MaxBodyBytes = c.MaxBodyBytes
+	}
+	if c.BodyTimeout != nil {
+		s.BodyTimeout = c.BodyTimeout.Std()
+		if s.BodyTimeout < MinBodyTimeout || s.BodyTimeout > MaxBodyTimeout {
+			return plugins.Errorf("body_timeout", "must be between %s and %s", MinBodyTimeout, MaxBodyTimeout)
+		}
 	}
 	switch {
 	case c.FailureStatus == 0:

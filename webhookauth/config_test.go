@@ -18,6 +18,7 @@ func TestParseSettings(t *testing.T) {
 		Scheme:          SchemeStripe,
 		Tolerance:       DefaultTolerance,
 		MaxBodyBytes:    DefaultMaxBodyBytes,
+		BodyTimeout:     DefaultBodyTimeout,
 		FailureStatus:   DefaultFailureStatus,
 		VerifiedHeader:  DefaultVerifiedHeader,
 		Replay:          true,
@@ -37,23 +38,23 @@ func TestParseSettings(t *testing.T) {
 		{
 			name: "every field set",
 			given: `{"scheme": "github", "secrets": [{"env": "A"}, {"value": "inline"}], "tolerance": "1m",
-				"max_body_bytes": 2048, "failure_status": 403, "strip_signature_headers": true, "verified_header": "",
+				"max_body_bytes": 2048, "body_timeout": "30s", "failure_status": 403, "strip_signature_headers": true, "verified_header": "",
 				"replay": {"enabled": false, "cache_size": 500, "window": "10m", "key": "header:X-GitHub-Delivery"},
 				"github": {"allow_sha1": true}}`,
 			want: Settings{
-				Scheme: SchemeGitHub, Tolerance: time.Minute, MaxBodyBytes: 2048, FailureStatus: 403,
+				Scheme: SchemeGitHub, Tolerance: time.Minute, MaxBodyBytes: 2048, BodyTimeout: 30 * time.Second, FailureStatus: 403,
 				StripSignatureHeaders: true, ReplayCacheSize: 500, ReplayWindow: 10 * time.Minute,
 			},
 		},
 		{
 			name:  "a scheme without timestamp remembers deliveries for the default window",
 			given: `{"scheme": "shopify", "secrets": [{"env": "A"}], "tolerance": "2m"}`,
-			want:  Settings{Scheme: SchemeShopify, Tolerance: 2 * time.Minute, MaxBodyBytes: DefaultMaxBodyBytes, FailureStatus: 401, VerifiedHeader: DefaultVerifiedHeader, Replay: true, ReplayCacheSize: DefaultReplayCacheSize, ReplayWindow: DefaultReplayWindow},
+			want:  Settings{Scheme: SchemeShopify, Tolerance: 2 * time.Minute, MaxBodyBytes: DefaultMaxBodyBytes, BodyTimeout: DefaultBodyTimeout, FailureStatus: 401, VerifiedHeader: DefaultVerifiedHeader, Replay: true, ReplayCacheSize: DefaultReplayCacheSize, ReplayWindow: DefaultReplayWindow},
 		},
 		{
 			name:  "generic hmac with a timestamp remembers deliveries for the tolerance",
 			given: `{"scheme": "hmac", "secrets": [{"env": "A"}], "tolerance": "2m", "hmac": {"header": "x-sig", "timestamp_header": "x-ts", "template": "{timestamp}.{body}"}}`,
-			want:  Settings{Scheme: SchemeHMAC, Tolerance: 2 * time.Minute, MaxBodyBytes: DefaultMaxBodyBytes, FailureStatus: 401, VerifiedHeader: DefaultVerifiedHeader, Replay: true, ReplayCacheSize: DefaultReplayCacheSize, ReplayWindow: 2 * time.Minute},
+			want:  Settings{Scheme: SchemeHMAC, Tolerance: 2 * time.Minute, MaxBodyBytes: DefaultMaxBodyBytes, BodyTimeout: DefaultBodyTimeout, FailureStatus: 401, VerifiedHeader: DefaultVerifiedHeader, Replay: true, ReplayCacheSize: DefaultReplayCacheSize, ReplayWindow: 2 * time.Minute},
 		},
 		{
 			name:  "header names are lower-cased",
@@ -84,7 +85,7 @@ func TestParseRouteOverride(t *testing.T) {
 	require.NoError(t, err)
 
 	assert.Equal(t, Settings{
-		Scheme: SchemeStripe, Tolerance: 30 * time.Second, MaxBodyBytes: DefaultMaxBodyBytes, FailureStatus: 401,
+		Scheme: SchemeStripe, Tolerance: 30 * time.Second, MaxBodyBytes: DefaultMaxBodyBytes, BodyTimeout: DefaultBodyTimeout, FailureStatus: 401,
 		VerifiedHeader: DefaultVerifiedHeader, Replay: true, ReplayCacheSize: DefaultReplayCacheSize, ReplayWindow: 30 * time.Second,
 	}, routes.Resolve("stripe-eu").Settings())
 	assert.Equal(t, time.Minute, routes.Resolve("other").Settings().ReplayWindow)
@@ -137,6 +138,8 @@ func TestParseErrors(t *testing.T) {
 			&plugins.FieldError{Path: "max_body_bytes", Msg: "must be between 1 and 67108864 (64 MiB)"}},
 		{"body limit over 64 MiB", `{"scheme": "stripe", "secrets": [{"env": "A"}], "max_body_bytes": 67108865}`,
 			&plugins.FieldError{Path: "max_body_bytes", Msg: "must be between 1 and 67108864 (64 MiB)"}},
+		{"body timeout too short", `{"scheme": "stripe", "secrets": [{"env": "A"}], "body_timeout": "10ms"}`,
+			&plugins.FieldError{Path: "body_timeout", Msg: "must be between 100ms and 5m0s"}},
 		{"failure status not 4xx", `{"scheme": "stripe", "secrets": [{"env": "A"}], "failure_status": 503}`,
 			&plugins.FieldError{Path: "failure_status", Msg: "must be a 4xx status, from 400 to 499"}},
 		{"verified header with a space", `{"scheme": "stripe", "secrets": [{"env": "A"}], "verified_header": "x verified"}`,

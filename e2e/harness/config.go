@@ -138,6 +138,10 @@ type Wasm struct {
 	Env map[string]string
 	// VMID is the vm_id; "" means DefaultVMID.
 	VMID string
+	// AllowOnHeadersStopIteration sets the plugin config's
+	// allow_on_headers_stop_iteration (Envoy 1.35+), which a filter that
+	// holds the headers back while it reads the body needs.
+	AllowOnHeadersStopIteration bool
 }
 
 // RawFilter is a whole HTTP filter entry as JSON, for Envoy's own filters:
@@ -182,6 +186,9 @@ func (w Wasm) filterJSON() (any, error) {
 	plugin := obj{"name": w.pluginName(), "vm_config": vm}
 	if w.RootID != "" {
 		plugin["root_id"] = w.RootID
+	}
+	if w.AllowOnHeadersStopIteration {
+		plugin["allow_on_headers_stop_iteration"] = true
 	}
 	if w.Configuration != "" {
 		if !json.Valid([]byte(w.Configuration)) {

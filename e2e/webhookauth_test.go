@@ -1,0 +1,498 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadfast-proxy/steadfast/e2e/harness"
+)
+
+// The webhook secrets of the tests. Envoy hands them to the VM as
+// environment variables (vm_config.environment_variables), as a
+// production configuration would.
+var (
+	webhookEdKey   = ed25519.NewKeyFromSeed([]byte("steadfast-e2e-ed25519-seed-32byt"))
+	webhookStdKey  = []byte("steadfast e2e standard webhooks!")
+	webhookSecrets = map[string]string{
+		"GITHUB_WEBHOOK_SECRET":       "gh-e2e-secret",
+		"STRIPE_WEBHOOK_SECRET":       "whsec_stripe-e2e-secret",
+		"SLACK_SIGNING_SECRET":        "slack-e2e-signing-secret",
+		"SHOPIFY_WEBHOOK_SECRET":      "shopify-e2e-secret",
+		"STANDARD_WEBHOOK_SECRET":     "whsec_" + base64.StdEncoding.EncodeToString(webhookStdKey),
+		"STANDARD_WEBHOOK_PUBLIC_KEY": "whpk_" + base64.StdEncoding.EncodeToString(webhookEdKey.Public().(ed25519.PublicKey)),
+		"TWILIO_AUTH_TOKEN":           "twilio-e2e-token",
+		"PARTNER_SECRET":              "partner-e2e-secret",
+	}
+)
+
+// webhookConfig verifies GitHub deliveries by default, another scheme on
+// each named route, and nothing on "open".
+const webhookConfig = `{
+  "scheme": "github",
+  "secrets": [{"env": "GITHUB_WEBHOOK_SECRET"}],
+  "routes": [
+    {"name": "stripe", "scheme": "stripe", "secrets": [{"env": "STRIPE_WEBHOOK_SECRET"}]},
+    {"name": "slack", "scheme": "slack", "secrets": [{"env": "SLACK_SIGNING_SECRET"}]},
+    {"name": "shopify", "scheme": "shopify", "secrets": [{"env": "SHOPIFY_WEBHOOK_SECRET"}]},
+    {"name": "standard", "scheme": "standard", "secrets": [{"env": "STANDARD_WEBHOOK_SECRET"}]},
+    {"name": "standard-ed25519", "scheme": "standard", "secrets": [], "public_keys": [{"env": "STANDARD_WEBHOOK_PUBLIC_KEY"}]},
+    {"name": "twilio", "scheme": "twilio", "secrets": [{"env": "TWILIO_AUTH_TOKEN"}], "twilio": {"url": "https://hooks.example.com/twilio"}},
+    {"name": "hmac", "scheme": "hmac", "secrets": [{"env": "PARTNER_SECRET"}],
+     "hmac": {"header": "X-Partner-Signature", "prefix": "sha256=", "timestamp_header": "X-Partner-Timestamp", "template": "{timestamp}.{method}.{body}"}},
+    {"name": "small", "max_body_bytes": 4096},
+    {"name": "open", "disabled": true}
+  ]
+}`
+
+const (
+	webhookFilterName = "steadfast.webhookauth"
+	webhookMarker     = "x-steadfast-webhook-verified"
+	webhookRefused    = `{"error":"webhook verification failed"}`
+)
+
+// webhookFilter is the filter entry as a standalone Envoy needs it: the
+// filter holds the request headers back until it has read the body, which
+// Envoy allows only with allow_on_headers_stop_iteration (Envoy 1.35 and
+// later).
+func webhookFilter(t testing.TB, config string, env map[string]string) harness.HTTPFilter {
+	t.Helper()
+	return harness.Wasm{
+		Name:                        webhookFilterName,
+		RootID:                      "webhookauth",
+		Module:                      harness.Module(t, "webhookauth"),
+		Configuration:               config,
+		Env:                         env,
+		AllowOnHeadersStopIteration: true,
+	}
+}
+
+// startWebhookEnvoy runs the filter in front of a recording upstream, with
+// a route per scheme (the route name is the path's first segment).
+func startWebhookEnvoy(t *testing.T) (*harness.Envoy, *harness.Upstream) {
+	t.Helper()
+	up := harness.NewUpstream(t, nil)
+	var routes []harness.Route
+	// Longer prefixes first: Envoy takes the first match.
+	for _, name := range []string{"standard-ed25519", "stripe", "slack", "shopify", "standard", "twilio", "hmac", "small", "open"} {
+		routes = append(routes, harness.Route{Name: name, Prefix: "/" + name, Cluster: "app"})
+	}
+	routes = append(routes,
+		harness.Route{Name: "envoy-disabled", Prefix: "/envoy-disabled", Cluster: "app", DisableFilters: []string{webhookFilterName}},
+		harness.Route{Name: "github", Prefix: "/", Cluster: "app"})
+	envoy := harness.Start(t, harness.Config{
+		Clusters:  []harness.Cluster{up.Cluster("app")},
+		WasmDebug: true,
+		Listeners: []harness.Listener{{
+			Routes:  routes,
+			Filters: []harness.HTTPFilter{webhookFilter(t, webhookConfig, webhookSecrets)},
+		}},
+	})
+	return envoy, up
+}
+
+// webhookDelivery is a request as a provider sends it.
+type webhookDelivery struct {
+	path   string
+	header http.Header
+	body   []byte
+}
+
+var webhookTag atomic.Int64
+
+// deliver POSTs d with a fresh connection, tagged so that its copy at the
+// upstream can be found; it returns the answer and the tag.
+func deliver(t *testing.T, c *http.Client, envoy *harness.Envoy, d webhookDelivery) (harness.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, envoy.URL(d.path), bytes.NewReader(d.body))
+	require.NoError(t, err)
+	req.Header = d.header.Clone()
+	tag := strconv.FormatInt(webhookTag.Add(1), 10)
+	req.Header.Set("x-e2e-tag", tag)
+	return harness.Do(t, c, req), tag
+}
+
+// received returns what the upstream got of the tagged request, or nil.
+func received(up *harness.Upstream, tag string) *harness.Request {
+	for _, r := range up.Requests() {
+		if r.Header.Get("x-e2e-tag") == tag {
+			return &r
+		}
+	}
+	return nil
+}
+
+func hmacOf(newHash func() hash.Hash, key []byte, parts ...[]byte) []byte {
+	m := hmac.New(newHash, key)
+	for _, p := range parts {
+		m.Write(p)
+	}
+	return m.Sum(nil)
+}
+
+func secret(name string) []byte { return []byte(webhookSecrets[name]) }
+
+func unixString(at time.Time) string { return strconv.FormatInt(at.Unix(), 10) }
+
+// webhookSigners sign a body for each route the way its provider does.
+var webhookSigners = map[string]func(body []byte, at time.Time) webhookDelivery{
+	"github": func(body []byte, _ time.Time) webhookDelivery {
+		return webhookDelivery{path: "/hooks/github", body: body, header: http.Header{
+			"X-Github-Event":      {"push"},
+			"X-Github-Delivery":   {"72d3162e-cc78-11e3-81ab-4c9367dc0958"},
+			"X-Hub-Signature-256": {"sha256=" + hex.EncodeToString(hmacOf(sha256.New, secret("GITHUB_WEBHOOK_SECRET"), body))},
+		}}
+	},
+	"stripe": func(body []byte, at time.Time) webhookDelivery {
+		ts := unixString(at)
+		mac := hmacOf(sha256.New, secret("STRIPE_WEBHOOK_SECRET"), []byte(ts+"."), body)
+		return webhookDelivery{path: "/stripe/events", body: body, header: http.Header{
+			"Stripe-Signature": {"t=" + ts + ",v1=" + hex.EncodeToString(mac)},
+		}}
+	},
+	"slack": func(body []byte, at time.Time) webhookDelivery {
+		ts := unixString(at)
+		mac := hmacOf(sha256.New, secret("SLACK_SIGNING_SECRET"), []byte("v0:"+ts+":"), body)
+		return webhookDelivery{path: "/slack/commands", body: body, header: http.Header{
+			"X-Slack-Request-Timestamp": {ts},
+			"X-Slack-Signature":         {"v0=" + hex.EncodeToString(mac)},
+		}}
+	},
+	"shopify": func(body []byte, _ time.Time) webhookDelivery {
+		mac := hmacOf(sha256.New, secret("SHOPIFY_WEBHOOK_SECRET"), body)
+		return webhookDelivery{path: "/shopify/orders", body: body, header: http.Header{
+			"X-Shopify-Topic":       {"orders/create"},
+			"X-Shopify-Hmac-Sha256": {base64.StdEncoding.EncodeToString(mac)},
+		}}
+	},
+	"standard": func(body []byte, at time.Time) webhookDelivery {
+		id, ts := "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", unixString(at)
+		mac := hmacOf(sha256.New, webhookStdKey, []byte(id+"."+ts+"."), body)
+		return webhookDelivery{path: "/standard/events", body: body, header: http.Header{
+			"Webhook-Id":        {id},
+			"Webhook-Timestamp": {ts},
+			"Webhook-Signature": {"v1," + base64.StdEncoding.EncodeToString(mac)},
+		}}
+	},
+	"standard-ed25519": func(body []byte, at time.Time) webhookDelivery {
+		id, ts := "msg_ed25519", unixString(at)
+		sig := ed25519.Sign(webhookEdKey, append([]byte(id+"."+ts+"."), body...))
+		return webhookDelivery{path: "/standard-ed25519/events", body: body, header: http.Header{
+			"Webhook-Id":        {id},
+			"Webhook-Timestamp": {ts},
+			"Webhook-Signature": {"v1a," + base64.StdEncoding.EncodeToString(sig)},
+		}}
+	},
+	"twilio": func(body []byte, _ time.Time) webhookDelivery {
+		sum := sha256.Sum256(body)
+		query := "bodySHA256=" + hex.EncodeToString(sum[:])
+		mac := hmacOf(sha1.New, secret("TWILIO_AUTH_TOKEN"), []byte("https://hooks.example.com/twilio?"+query))
+		return webhookDelivery{path: "/twilio?" + query, body: body, header: http.Header{
+			"Content-Type":       {"application/json"},
+			"X-Twilio-Signature": {base64.StdEncoding.EncodeToString(mac)},
+		}}
+	},
+	"hmac": func(body []byte, at time.Time) webhookDelivery {
+		ts := unixString(at)
+		mac := hmacOf(sha256.New, secret("PARTNER_SECRET"), []byte(ts+".POST."), body)
+		return webhookDelivery{path: "/hmac/notify", body: body, header: http.Header{
+			"X-Partner-Timestamp": {ts},
+			"X-Partner-Signature": {"sha256=" + hex.EncodeToString(mac)},
+		}}
+	},
+}
+
+// webhookBody is a delivery body of about size bytes that holds every byte
+// value, CR and LF included, so any rewriting on the way would show.
+func webhookBody(size int, seed string) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"seed":"` + seed + `","data":"`)
+	for i := 0; b.Len() < size; i++ {
+		b.WriteByte(byte(i * 31))
+	}
+	b.WriteString(`"}`)
+	return b.Bytes()
+}
+
+func webhookStat(route, scheme, outcome, reason string) string {
+	return fmt.Sprintf("wasmcustom.steadfast_webhookauth_requests_total.route.%s.scheme.%s.outcome.%s.reason.%s", route, scheme, outcome, reason)
+}
+
+// prometheusSample returns the value of the sample of metric that has all
+// the labels, in whatever order Envoy prints them, or "".
+func prometheusSample(text, metric string, labels ...string) string {
+	for line := range strings.Lines(text) {
+		rest, ok := strings.CutPrefix(line, metric+"{")
+		if !ok {
+			continue
+		}
+		set, value, _ := strings.Cut(rest, "} ")
+		if len(strings.Split(set, ",")) != len(labels) {
+			continue
+		}
+		all := true
+		for _, l := range labels {
+			all = all && slices.Contains(strings.Split(set, ","), l)
+		}
+		if all {
+			return strings.TrimSpace(value)
+		}
+	}
+	return ""
+}
+
+func TestWebhookAuthEveryScheme(t *testing.T) {
+	envoy, up := startWebhookEnvoy(t)
+	scheme := map[string]string{"standard-ed25519": "standard"}
+	for _, route := range []string{"github", "stripe", "slack", "shopify", "standard", "standard-ed25519", "twilio", "hmac"} {
+		sign := webhookSigners[route]
+		want := scheme[route]
+		if want == "" {
+			want = route
+		}
+		t.Run(route, func(t *testing.T) {
+			// 200 KiB: Envoy hands the body over in many chunks.
+			body := webhookBody(200<<10, route)
+			resp, tag := deliver(t, nil, envoy, sign(body, time.Now()))
+
+			require.Equal(t, http.StatusOK, resp.Status, resp.Body)
+			got := received(up, tag)
+			require.NotNil(t, got, "the delivery reached the upstream")
+			assert.True(t, bytes.Equal(body, got.Body), "the upstream got the body byte for byte (%d bytes, sent %d)", len(got.Body), len(body))
+			assert.Equal(t, []string{want}, got.Header.Values(webhookMarker))
+
+			tampered := bytes.Clone(body)
+			tampered[len(tampered)/2] ^= 1
+			d := sign(body, time.Now())
+			d.body = tampered
+			resp, tag = deliver(t, nil, envoy, d)
+
+			assert.Equal(t, http.StatusUnauthorized, resp.Status)
+			assert.Equal(t, webhookRefused, resp.Body)
+			assert.Equal(t, "application/json", resp.Header.Get("content-type"))
+			assert.Nil(t, received(up, tag), "a tampered delivery never reaches the upstream")
+
+			stats := envoy.Stats()
+			assert.Equal(t, uint64(1), stats[webhookStat(route, want, "accepted", "none")])
+			assert.Equal(t, uint64(1), stats[webhookStat(route, want, "rejected", "mismatch")])
+		})
+	}
+	assert.Equal(t, "1", prometheusSample(envoy.Prometheus(), "steadfast_webhookauth_requests_total",
+		`route="stripe"`, `scheme="stripe"`, `outcome="rejected"`, `reason="mismatch"`))
+	for name, value := range webhookSecrets {
+		assert.NotContains(t, envoy.Log(), value, "%s shows in Envoy's log", name)
+	}
+}
+
+// TestWebhookAuthReplayAcrossWorkers sends one signed delivery many times,
+// at once, over new connections that both workers accept: the replay cache
+// in shared data lets exactly one through.
+func TestWebhookAuthReplayAcrossWorkers(t *testing.T) {
+	const copies = 40
+	envoy, up := startWebhookEnvoy(t)
+	at := time.Now()
+	body := webhookBody(2<<10, "replay")
+	d := webhookSigners["stripe"](body, at)
+	before := up.Count()
+
+	outs := sendTogether(copies, func(int) outcome {
+		return send(context.Background(), nil, envoy.URL(d.path), string(d.body), "stripe-signature", d.header.Get("stripe-signature"))
+	})
+	requireNoErrors(t, outs)
+
+	statuses := map[int]int{}
+	for _, o := range outs {
+		statuses[o.Status]++
+	}
+	assert.Equal(t, map[int]int{http.StatusOK: 1, http.StatusUnauthorized: copies - 1}, statuses)
+	assert.Equal(t, before+1, up.Count())
+	stats := envoy.Stats()
+	assert.Equal(t, uint64(copies-1), stats[webhookStat("stripe", "stripe", "rejected", "replay")])
+	for _, w := range workerConnections(t, stats) {
+		assert.Positive(t, w, "every worker accepted connections: %v", workerConnections(t, stats))
+	}
+
+	// The provider's retry is signed afresh, with a new timestamp.
+	redelivery := webhookSigners["stripe"](body, at.Add(time.Second))
+	resp, tag := deliver(t, nil, envoy, redelivery)
+	assert.Equal(t, http.StatusOK, resp.Status, resp.Body)
+	require.NotNil(t, received(up, tag))
+	assert.Equal(t, body, received(up, tag).Body)
+}
+
+func TestWebhookAuthTooLarge(t *testing.T) {
+	envoy, up := startWebhookEnvoy(t)
+	body := webhookBody(5000, "large")
+	d := webhookSigners["github"](body, time.Now())
+	d.path = "/small/hook"
+
+	t.Run("announced by content-length", func(t *testing.T) {
+		resp, tag := deliver(t, nil, envoy, d)
+
+		assert.Equal(t, http.StatusRequestEntityTooLarge, resp.Status)
+		assert.Equal(t, `{"error":"payload too large"}`, resp.Body)
+		assert.Nil(t, received(up, tag))
+	})
+	t.Run("streamed without a length", func(t *testing.T) {
+		req, err := http.NewRequest(http.MethodPost, envoy.URL(d.path), io.MultiReader(bytes.NewReader(body)))
+		require.NoError(t, err)
+		req.Header = d.header.Clone()
+		req.Header.Set("x-e2e-tag", "streamed-large")
+		require.Equal(t, int64(0), req.ContentLength, "sent chunked")
+
+		resp := harness.Do(t, nil, req)
+
+		assert.Equal(t, http.StatusRequestEntityTooLarge, resp.Status)
+		assert.Equal(t, `{"error":"payload too large"}`, resp.Body)
+		assert.Nil(t, received(up, "streamed-large"))
+	})
+	assert.Equal(t, uint64(2), envoy.Stat(webhookStat("small", "github", "rejected", "too_large")))
+}
+
+func TestWebhookAuthMarkerCannotBeSpoofed(t *testing.T) {
+	envoy, up := startWebhookEnvoy(t)
+
+	t.Run("verified: the filter's value only", func(t *testing.T) {
+		d := webhookSigners["github"](webhookBody(100, "spoof-1"), time.Now())
+		d.header["X-Steadfast-Webhook-Verified"] = []string{"stripe", "slack"}
+		resp, tag := deliver(t, nil, envoy, d)
+
+		require.Equal(t, http.StatusOK, resp.Status, resp.Body)
+		assert.Equal(t, []string{"github"}, received(up, tag).Header.Values(webhookMarker))
+	})
+	t.Run("refused: the marker is no signature", func(t *testing.T) {
+		resp, tag := deliver(t, nil, envoy, webhookDelivery{path: "/hooks/github", body: []byte(`{}`),
+			header: http.Header{"X-Steadfast-Webhook-Verified": {"github"}}})
+
+		assert.Equal(t, http.StatusUnauthorized, resp.Status)
+		assert.Nil(t, received(up, tag))
+	})
+	t.Run("disabled by the routes list: removed, nothing verified", func(t *testing.T) {
+		resp, tag := deliver(t, nil, envoy, webhookDelivery{path: "/open/health", body: []byte(`ok`),
+			header: http.Header{"X-Steadfast-Webhook-Verified": {"github"}}})
+
+		require.Equal(t, http.StatusOK, resp.Status)
+		got := received(up, tag)
+		assert.Equal(t, "ok", string(got.Body))
+		assert.Empty(t, got.Header.Values(webhookMarker))
+	})
+	t.Run("disabled by Envoy: the filter does not run at all", func(t *testing.T) {
+		resp, tag := deliver(t, nil, envoy, webhookDelivery{path: "/envoy-disabled/health", body: []byte(`ok`),
+			header: http.Header{"X-Steadfast-Webhook-Verified": {"github"}}})
+
+		require.Equal(t, http.StatusOK, resp.Status)
+		got := received(up, tag)
+		assert.Equal(t, "ok", string(got.Body))
+		// FilterConfig{disabled: true} skips the filter, marker removal
+		// included: applications that trust the marker on such a route
+		// must not be reachable through it, or use the routes list.
+		assert.Equal(t, []string{"github"}, got.Header.Values(webhookMarker))
+	})
+}
+
+// TestWebhookAuthTrailers sends the body over HTTP/2 followed by trailers:
+// the body callbacks never see its end, the trailers callback decides.
+func TestWebhookAuthTrailers(t *testing.T) {
+	envoy, up := startWebhookEnvoy(t)
+	body := webhookBody(64<<10, "trailers")
+	for _, tc := range []struct {
+		name   string
+		body   []byte
+		status int
+	}{
+		{"genuine", body, http.StatusOK},
+		{"tampered", append(bytes.Clone(body), ' '), http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := webhookSigners["github"](body, time.Now())
+			d.header.Set("x-e2e-tag", "trailers-"+tc.name)
+			req, err := http.NewRequest(http.MethodPost, envoy.URL(d.path), io.MultiReader(bytes.NewReader(tc.body)))
+			require.NoError(t, err)
+			req.Header = d.header
+			req.ContentLength = -1
+			req.Trailer = http.Header{"X-Delivery-Checksum": {"abc"}}
+
+			resp := harness.Do(t, harness.H2CClient(), req)
+
+			require.Equal(t, tc.status, resp.Status, resp.Body)
+			assert.Equal(t, "HTTP/2.0", resp.Proto)
+			got := received(up, "trailers-"+tc.name)
+			if tc.status != http.StatusOK {
+				assert.Nil(t, got)
+				return
+			}
+			require.NotNil(t, got)
+			assert.Equal(t, body, got.Body)
+			assert.Equal(t, []string{"github"}, got.Header.Values(webhookMarker))
+		})
+	}
+}
+
+func TestWebhookAuthMissingSecretIsRefusedByEnvoy(t *testing.T) {
+	const unrelated = "unrelated-value-that-never-shows"
+	up := harness.NewUpstream(t, nil)
+	envoy, err := harness.TryStart(t, harness.Config{
+		Clusters: []harness.Cluster{up.Cluster("app")},
+		Listeners: []harness.Listener{{Filters: []harness.HTTPFilter{harness.Wasm{
+			RootID:        "webhookauth",
+			Module:        harness.Module(t, "webhookauth"),
+			Configuration: `{"scheme": "stripe", "secrets": [{"env": "OTHER_SECRET"}, {"env": "STRIPE_WEBHOOK_SECRET"}]}`,
+			Env:           map[string]string{"OTHER_SECRET": unrelated},
+		}}}},
+	})
+
+	require.Error(t, err, "Envoy must refuse a configuration whose secret is missing")
+	want := `steadfast webhookauth: invalid configuration: secrets[1].env: environment variable "STRIPE_WEBHOOK_SECRET" is not set or is empty`
+	assert.Contains(t, err.Error(), want)
+	require.NotNil(t, envoy)
+	assert.Contains(t, envoy.Log(), want)
+	assert.NotContains(t, envoy.Log(), unrelated, "no secret value in Envoy's log")
+	assert.NotContains(t, strings.ToLower(envoy.Log()), "panic")
+}
+
+// TestWebhookAuthSaysWhenEnvoyHoldsTheBodyBack runs the filter without
+// allow_on_headers_stop_iteration: Envoy then never hands the body over.
+// The request is not left hanging: body_timeout answers 408, and the log
+// says which setting is missing.
+func TestWebhookAuthSaysWhenEnvoyHoldsTheBodyBack(t *testing.T) {
+	up := harness.NewUpstream(t, nil)
+	envoy := harness.Start(t, harness.Config{
+		Clusters: []harness.Cluster{up.Cluster("app")},
+		Listeners: []harness.Listener{{Filters: []harness.HTTPFilter{harness.Wasm{
+			RootID:        "webhookauth",
+			Module:        harness.Module(t, "webhookauth"),
+			Configuration: strings.Replace(webhookConfig, "{", `{"body_timeout": "1s",`, 1),
+			Env:           webhookSecrets,
+		}}}},
+	})
+	d := webhookSigners["github"]([]byte(`{"zen":"Half measures are as bad as nothing at all."}`), time.Now())
+	req, err := http.NewRequest(http.MethodPost, envoy.URL(d.path), bytes.NewReader(d.body))
+	require.NoError(t, err)
+	req.Header = d.header
+
+	start := time.Now()
+	resp := harness.Do(t, harness.Client(), req)
+
+	assert.Equal(t, http.StatusRequestTimeout, resp.Status)
+	assert.Less(t, time.Since(start), 4*time.Second, "answered at body_timeout, not at Envoy's stream timeout")
+	assert.Contains(t, envoy.Log(), "set allow_on_headers_stop_iteration: true in the Wasm filter's plugin config")
+	assert.Zero(t, up.Count())
+}

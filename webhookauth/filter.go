@@ -1,0 +1,451 @@
+package webhookauth
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/steadfast-proxy/steadfast/plugins"
+)
+
+// RootID is the root_id that selects this filter in a module.
+const RootID = "webhookauth"
+
+// Reasons the glue adds to those of Verify. Both are failures of the proxy,
+// not of the sender, so the reply is 503: every provider redelivers on a
+// 5xx, and a genuine delivery then gets another chance.
+const (
+	// ReasonReplayCheckUnavailable: the replay cache in shared data could
+	// not be read or written, or stayed contended past
+	// plugins.DefaultCASAttempts. A security filter that let the delivery
+	// through here would accept replays exactly when it is under load, so
+	// it refuses (fails closed).
+	ReasonReplayCheckUnavailable Reason = "replay_check_unavailable"
+	// ReasonBodyUnavailable: the host did not hand over the buffered body.
+	ReasonBodyUnavailable Reason = "body_unavailable"
+	// ReasonBodyTimeout: the whole body did not arrive within body_timeout
+	// (answered 408), so no request is held back without end.
+	ReasonBodyTimeout Reason = "body_timeout"
+)
+
+// Replay cache layout in shared data. Every accepted delivery copies its
+// shard out of the host, rewrites it and copies it back, so a shard stays
+// small: at most maxShardEntries entries of 24 bytes (1.5 KiB). Smaller
+// shards cost less per request (measured under wazero, 64 entries instead
+// of 256 take 14% off the 1 KiB request path); more of them only cost
+// shared-data keys, created once at plugin start. The shard count is part
+// of the key, so configurations with different counts never share a shard.
+const (
+	replayKeyPrefix = "steadfast.webhookauth.replay."
+	maxShardEntries = 64
+)
+
+// Local replies. They say nothing an attacker could learn from: the reason
+// goes to the debug log and the metrics only.
+var (
+	jsonHeaders     = [][2]string{{"content-type", "application/json"}}
+	failedBody      = []byte(`{"error":"webhook verification failed"}`)
+	tooLargeBody    = []byte(`{"error":"payload too large"}`)
+	unavailableBody = []byte(`{"error":"webhook verification unavailable"}`)
+	timeoutBody     = []byte(`{"error":"request body not received in time"}`)
+)
+
+// errReplay ends a replay-cache update that found the key.
+var errReplay = errors.New("webhookauth: replay")
+
+// maxRoutes bounds the per-VM cache of Envoy route names; they come from
+// Envoy's configuration, so this is only a safety net.
+const maxRoutes = 4096
+
+// pluginContext is one webhookauth plugin in one worker VM.
+type pluginContext struct {
+	types.DefaultPluginContext
+	routes  *plugins.Routes[Config]
+	sched   *plugins.Scheduler
+	metrics *plugins.Metrics
+	byRoute map[string]*route
+	replay  map[*Config]*replayCache
+	// disabledMarker is the verified header a client may not send on
+	// routes where the filter is disabled either.
+	disabledMarker string
+	// bodySeen: a body reached a stream held back in its headers, which
+	// proves Envoy honours that pause (see OnHttpStreamDone).
+	bodySeen, warnedNoBody bool
+	store                  plugins.SharedStore
+	now                    func() time.Time
+	env                    func(string) (string, bool)
+}
+
+var _ types.PluginContext = (*pluginContext)(nil)
+
+// NewPluginContext is the filter's factory for plugins.Register.
+func NewPluginContext(uint32) types.PluginContext {
+	return &pluginContext{
+		store: plugins.HostShared,
+		now:   time.Now,
+		env:   os.LookupEnv,
+	}
+}
+
+func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
+	routes, ok := plugins.LoadConfig(RootID, Parse)
+	if !ok {
+		return types.OnPluginStartStatusFailed
+	}
+	if err := routes.Each(func(c *Config) error { return c.ResolveSecrets(p.env) }); err != nil {
+		proxywasm.LogCriticalf("steadfast %s: invalid configuration: %v", RootID, err)
+		return types.OnPluginStartStatusFailed
+	}
+	p.routes = routes
+	p.sched = plugins.NewScheduler(p.now, proxywasm.SetTickPeriodMilliSeconds, proxywasm.SetEffectiveContext)
+	p.metrics = plugins.NewMetrics(RootID)
+	p.byRoute = map[string]*route{}
+	p.disabledMarker = markerToStrip(routes.Default.Settings())
+	p.replay = replayCaches(routes)
+	created := map[*replayCache]bool{}
+	for _, rc := range p.replay {
+		if !created[rc] {
+			created[rc] = true
+			rc.create(p.store)
+		}
+	}
+	proxywasm.LogInfof("steadfast %s: started; scheme %s; route entries: %v", RootID, routes.Default.Scheme, routes.Names())
+	return types.OnPluginStartStatusOK
+}
+
+func (p *pluginContext) OnTick() { p.sched.Tick() }
+
+func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {
+	return &stream{p: p, id: contextID}
+}
+
+// markerToStrip is the header a client's copy of which is removed before
+// anything else: the configured verified header, or the default name when
+// the configuration adds none (an application may still look for it).
+func markerToStrip(s Settings) string {
+	if s.VerifiedHeader == "" {
+		return DefaultVerifiedHeader
+	}
+	return s.VerifiedHeader
+}
+
+// route is what the filter keeps per Envoy route name: the configuration it
+// resolves to and the counters of its outcomes, defined on first use.
+type route struct {
+	name     string
+	cfg      *Config // nil: the filter is disabled on this route
+	settings Settings
+	marker   string
+	replay   *replayCache // nil: replay protection is off
+	counters map[Reason]proxywasm.MetricCounter
+}
+
+func (p *pluginContext) route(name string) *route {
+	if r, ok := p.byRoute[name]; ok {
+		return r
+	}
+	r := &route{name: name, cfg: p.routes.Resolve(name), marker: p.disabledMarker}
+	if r.cfg != nil {
+		r.settings = r.cfg.Settings()
+		r.marker = markerToStrip(r.settings)
+		r.replay = p.replay[r.cfg]
+		r.counters = map[Reason]proxywasm.MetricCounter{}
+	}
+	if len(p.byRoute) >= maxRoutes {
+		p.byRoute = map[string]*route{}
+	}
+	p.byRoute[name] = r
+	return r
+}
+
+// count adds one to steadfast_webhookauth_requests_total of the route and
+// reason; the handle is defined and cached on the first request of a kind.
+func (r *route) count(m *plugins.Metrics, reason Reason) {
+	c, ok := r.counters[reason]
+	if !ok {
+		outcome, label := "rejected", string(reason)
+		if reason == ReasonNone {
+			outcome, label = "accepted", "none"
+		}
+		c = m.Counter("requests_total", "route", r.name, "scheme", r.settings.Scheme, "outcome", outcome, "reason", label)
+		r.counters[reason] = c
+	}
+	c.Increment(1)
+}
+
+// replayCache is the replay cache of the configurations whose shard count
+// it has, in shared data where every worker VM sees it.
+type replayCache struct {
+	shards   int
+	capacity int      // entries per shard
+	keys     []string // the shared-data key of each shard, built once
+}
+
+// replayShards is the shard count for a cache of cacheSize deliveries: at
+// least DefaultShards, and enough that no shard holds more than
+// maxShardEntries.
+func replayShards(cacheSize int) int {
+	return max(DefaultShards, (cacheSize+maxShardEntries-1)/maxShardEntries)
+}
+
+// replayCaches maps every configuration with replay protection to its
+// cache. Configurations with the same shard count share one cache whose
+// shards hold as much as the largest of them asks for: a shard is evicted
+// by every route writing to it, so a smaller capacity would shrink the
+// others' protection.
+func replayCaches(routes *plugins.Routes[Config]) map[*Config]*replayCache {
+	out := map[*Config]*replayCache{}
+	byShards := map[int]*replayCache{}
+	_ = routes.Each(func(c *Config) error {
+		s := c.Settings()
+		if !s.Replay {
+			return nil
+		}
+		n := replayShards(s.ReplayCacheSize)
+		rc, ok := byShards[n]
+		if !ok {
+			rc = &replayCache{shards: n, keys: make([]string, n)}
+			prefix := replayKeyPrefix + strconv.Itoa(n) + "."
+			for i := range rc.keys {
+				rc.keys[i] = prefix + strconv.Itoa(i)
+			}
+			byShards[n] = rc
+		}
+		rc.capacity = max(rc.capacity, ShardCapacity(s.ReplayCacheSize, n))
+		out[c] = rc
+		return nil
+	})
+	return out
+}
+
+// create stores an empty shard under every key that has none yet. Envoy
+// treats a compare-and-swap value of 0, which is what a read of an absent
+// key returns, as "write unconditionally": two workers inserting into the
+// same absent shard at once would overwrite each other, and a replay sent
+// to both could pass. A shard that exists has a non-zero version.
+func (rc *replayCache) create(store plugins.SharedStore) {
+	for _, key := range rc.keys {
+		_, _, err := store.Get(key)
+		if !errors.Is(err, types.ErrorStatusNotFound) {
+			continue
+		}
+		if err := store.Set(key, []byte{shardVersion}, 0); err != nil {
+			proxywasm.LogWarnf("steadfast %s: cannot create replay cache shard %s: %v", RootID, key, err)
+			return
+		}
+	}
+}
+
+// checkAndInsert records an accepted delivery in its shard, or reports it
+// as a replay. A store that fails or stays contended refuses the delivery.
+func (rc *replayCache) checkAndInsert(store plugins.SharedStore, v Verdict, now time.Time) Reason {
+	key := rc.keys[ShardOf(v.ReplayKey, rc.shards)]
+	err := plugins.Update(store, key, func(cur []byte) ([]byte, error) {
+		next, replay := CheckAndInsert(cur, v.ReplayKey, v.Expires, now, rc.capacity)
+		switch {
+		case replay:
+			return nil, errReplay
+		case next == nil:
+			return nil, plugins.ErrUnchanged
+		}
+		return next, nil
+	})
+	switch {
+	case err == nil:
+		return ReasonNone
+	case errors.Is(err, errReplay):
+		return ReasonReplay
+	}
+	proxywasm.LogWarnf("steadfast %s: replay cache shard %s: %v; the delivery is refused with 503", RootID, key, err)
+	return ReasonReplayCheckUnavailable
+}
+
+// streamState is where a request is in the filter.
+type streamState uint8
+
+const (
+	// passing: the filter is disabled on the route, or the delivery was
+	// verified; everything goes on untouched.
+	passing streamState = iota
+	// buffering: the headers are held back until the whole body is in.
+	buffering
+	// refused: a local reply was sent; nothing more goes upstream.
+	refused
+)
+
+// stream is one HTTP request through the filter.
+type stream struct {
+	types.DefaultHttpContext
+	p        *pluginContext
+	id       uint32
+	r        *route
+	state    streamState
+	bodySize int // the buffered body's size, as the last body callback saw it
+}
+
+var _ types.HttpContext = (*stream)(nil)
+
+func (s *stream) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
+	s.r = s.p.route(plugins.RouteName())
+	// The marker is the application's proof that the filter ran: a copy
+	// sent by the client goes first, on every route.
+	_ = proxywasm.RemoveHttpRequestHeader(s.r.marker)
+	if s.r.cfg == nil {
+		return types.ActionContinue
+	}
+	if endOfStream {
+		return s.verify(nil)
+	}
+	if cl, err := proxywasm.GetHttpRequestHeader("content-length"); err == nil {
+		if n, err := strconv.ParseUint(cl, 10, 63); err == nil && n > uint64(s.r.settings.MaxBodyBytes) {
+			return s.refuse(ReasonTooLarge)
+		}
+	}
+	s.state = buffering
+	if err := s.p.sched.Schedule(s.id, s.p.now().Add(s.r.settings.BodyTimeout), s.bodyTimedOut); err != nil {
+		proxywasm.LogWarnf("steadfast %s: cannot arm the body timeout: %v", RootID, err)
+	}
+	return types.ActionPause
+}
+
+// bodyTimedOut runs when the body did not arrive within body_timeout.
+func (s *stream) bodyTimedOut() {
+	if s.state != buffering {
+		return
+	}
+	s.p.warnNoBody(s.r.name)
+	s.refuse(ReasonBodyTimeout)
+}
+
+// OnHttpRequestBody holds every chunk back (ActionPause makes Envoy buffer
+// it, and bodySize is then the whole body so far) until the last, then
+// verifies the whole body at once.
+func (s *stream) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action {
+	switch s.state {
+	case passing:
+		return types.ActionContinue
+	case refused:
+		return types.ActionPause
+	}
+	s.bodySize = bodySize
+	s.p.bodySeen = true
+	if bodySize > s.r.settings.MaxBodyBytes {
+		return s.refuse(ReasonTooLarge)
+	}
+	if !endOfStream {
+		return types.ActionPause
+	}
+	return s.verifyBuffered()
+}
+
+// OnHttpRequestTrailers ends the body of a request with trailers, whose
+// body callbacks never see end of stream. The decision is made here and
+// now, so returning ActionContinue is what resumes the held-back headers
+// and body (ResumeHttpRequest is for decisions made outside a callback).
+func (s *stream) OnHttpRequestTrailers(int) types.Action {
+	switch s.state {
+	case passing:
+		return types.ActionContinue
+	case refused:
+		return types.ActionPause
+	}
+	return s.verifyBuffered()
+}
+
+// OnHttpStreamDone drops the body timeout of a stream that ends early.
+func (s *stream) OnHttpStreamDone() {
+	if s.state != buffering {
+		return
+	}
+	s.p.sched.Cancel(s.id)
+	s.p.warnNoBody(s.r.name)
+}
+
+// warnNoBody spots the one Envoy setting the filter cannot work without,
+// once a request held back in its headers ended or timed out while no body
+// ever reached the filter. Envoy turns a pause in the request headers into
+// "stop all" (no body callbacks until the filter resumes, which it cannot
+// do unverified) unless the plugin config has
+// allow_on_headers_stop_iteration: true (Envoy 1.35 and later).
+func (p *pluginContext) warnNoBody(route string) {
+	if p.bodySeen || p.warnedNoBody {
+		return
+	}
+	p.warnedNoBody = true
+	proxywasm.LogCriticalf("steadfast %s: route %q: a request held back for verification got no body: "+
+		"set allow_on_headers_stop_iteration: true in the Wasm filter's plugin config, "+
+		"or every request with a body times out after body_timeout", RootID, route)
+}
+
+// verifyBuffered reads the buffered body, once, and verifies it.
+func (s *stream) verifyBuffered() types.Action {
+	if s.bodySize == 0 {
+		return s.verify(nil)
+	}
+	body, err := proxywasm.GetHttpRequestBody(0, s.bodySize)
+	if err != nil {
+		proxywasm.LogWarnf("steadfast %s: route %q: cannot read the buffered body: %v", RootID, s.r.name, err)
+		return s.refuse(ReasonBodyUnavailable)
+	}
+	return s.verify(body)
+}
+
+// verify decides on the whole delivery: the request goes on, changed only
+// by the configured header edits, or is answered locally.
+func (s *stream) verify(body []byte) types.Action {
+	now := s.p.now()
+	v := s.r.cfg.Verify(Delivery{Header: requestHeader, Body: body}, now)
+	if v.OK() && s.r.replay != nil {
+		v.Reason = s.r.replay.checkAndInsert(s.p.store, v, now)
+	}
+	if !v.OK() {
+		return s.refuse(v.Reason)
+	}
+	s.r.count(s.p.metrics, ReasonNone)
+	if s.r.settings.StripSignatureHeaders {
+		for _, name := range s.r.cfg.SignatureHeaders() {
+			_ = proxywasm.RemoveHttpRequestHeader(name)
+		}
+	}
+	if h := s.r.settings.VerifiedHeader; h != "" {
+		if err := proxywasm.ReplaceHttpRequestHeader(h, s.r.settings.Scheme); err != nil {
+			proxywasm.LogWarnf("steadfast %s: route %q: cannot set %s: %v", RootID, s.r.name, h, err)
+		}
+	}
+	s.p.sched.Cancel(s.id)
+	s.state = passing
+	return types.ActionContinue
+}
+
+// refuse answers the request locally. When the host refuses the local
+// reply the request stays held back: it never reaches the application
+// unverified, and Envoy's stream timeout ends it.
+func (s *stream) refuse(reason Reason) types.Action {
+	s.p.sched.Cancel(s.id)
+	s.state = refused
+	s.r.count(s.p.metrics, reason)
+	status, body := s.r.settings.FailureStatus, failedBody
+	switch reason {
+	case ReasonTooLarge:
+		status, body = 413, tooLargeBody
+	case ReasonReplayCheckUnavailable, ReasonBodyUnavailable:
+		status, body = 503, unavailableBody
+	case ReasonBodyTimeout:
+		status, body = 408, timeoutBody
+	}
+	proxywasm.LogDebugf("steadfast %s: route %q: %s delivery refused with %d: %s", RootID, s.r.name, s.r.settings.Scheme, status, reason)
+	if err := proxywasm.SendHttpResponse(uint32(status), jsonHeaders, body, -1); err != nil {
+		proxywasm.LogWarnf("steadfast %s: route %q: the host refused the local reply %d: %v", RootID, s.r.name, status, err)
+	}
+	return types.ActionPause
+}
+
+// requestHeader reads a request header from the host for Verify.
+func requestHeader(name string) (string, bool) {
+	v, err := proxywasm.GetHttpRequestHeader(name)
+	return v, err == nil
+}
