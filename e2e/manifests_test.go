@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,22 +33,34 @@ func TestIstioManifestsCarryValidConfigs(t *testing.T) {
 	require.NotEmpty(t, files)
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			b, err := os.ReadFile(file)
+			f, err := os.Open(file)
 			require.NoError(t, err)
-			var m struct {
-				Kind string
-				Spec struct {
-					PluginName   string         `yaml:"pluginName"`
-					PluginConfig map[string]any `yaml:"pluginConfig"`
+			defer f.Close()
+			plugins := 0
+			for dec := yaml.NewDecoder(f); ; {
+				var m struct {
+					Kind string
+					Spec struct {
+						PluginName   string         `yaml:"pluginName"`
+						PluginConfig map[string]any `yaml:"pluginConfig"`
+					}
 				}
+				if err := dec.Decode(&m); errors.Is(err, io.EOF) {
+					break
+				} else {
+					require.NoError(t, err)
+				}
+				if m.Kind != "WasmPlugin" {
+					continue
+				}
+				plugins++
+				parse, ok := parsers[m.Spec.PluginName]
+				require.True(t, ok, "pluginName %q is no steadfast root_id", m.Spec.PluginName)
+				config, err := json.Marshal(m.Spec.PluginConfig)
+				require.NoError(t, err)
+				assert.NoError(t, parse(config))
 			}
-			require.NoError(t, yaml.Unmarshal(b, &m))
-			assert.Equal(t, "WasmPlugin", m.Kind)
-			parse, ok := parsers[m.Spec.PluginName]
-			require.True(t, ok, "pluginName %q is no steadfast root_id", m.Spec.PluginName)
-			config, err := json.Marshal(m.Spec.PluginConfig)
-			require.NoError(t, err)
-			assert.NoError(t, parse(config))
+			assert.Equal(t, 1, plugins, "one WasmPlugin per manifest")
 		})
 	}
 }
