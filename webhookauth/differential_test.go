@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-github/v75/github"
 	"github.com/slack-go/slack"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/assert"
@@ -52,13 +53,7 @@ func TestDifferential(t *testing.T) {
 			stripeDifferential(n, body, at),
 			slackDifferential(n, body, ts),
 			standardDifferential(n, body, at),
-			differential{
-				name:    "github" + n,
-				config:  `{"scheme": "github", "secrets": [{"env": "S"}]}`,
-				env:     map[string]string{"S": "It's a Secret to Everybody"},
-				signed:  newRequest(body, "x-hub-signature-256", "sha256="+hexOf(mac(sha256.New, "It's a Secret to Everybody", body))),
-				headers: []string{"x-hub-signature-256"},
-			},
+			githubDifferential(n, body),
 			differential{
 				name:    "shopify" + n,
 				config:  `{"scheme": "shopify", "secrets": [{"env": "S"}]}`,
@@ -109,6 +104,20 @@ func stripeDifferential(n, body string, at time.Time) differential {
 		headers: []string{"stripe-signature"},
 		oracle: func(r request) error {
 			return webhook.ValidatePayloadWithTolerance(r.body, r.headers["stripe-signature"], secret, DefaultTolerance)
+		},
+	}
+}
+
+func githubDifferential(n, body string) differential {
+	const secret = "It's a Secret to Everybody"
+	return differential{
+		name:    "github" + n,
+		config:  `{"scheme": "github", "secrets": [{"env": "S"}]}`,
+		env:     map[string]string{"S": secret},
+		signed:  newRequest(body, "x-hub-signature-256", "sha256="+hexOf(mac(sha256.New, secret, body))),
+		headers: []string{"x-hub-signature-256"},
+		oracle: func(r request) error {
+			return github.ValidateSignature(r.headers["x-hub-signature-256"], r.body, []byte(secret))
 		},
 	}
 }
