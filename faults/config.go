@@ -266,7 +266,7 @@ func (a *AbortFault) prepare(path string) (*Abort, plugins.Percent, error) {
 		switch {
 		case strings.HasPrefix(name, ":"):
 			return nil, 0, plugins.Errorf(at, "pseudo-headers cannot be set")
-		case !isToken(lower):
+		case !plugins.IsToken(lower):
 			return nil, 0, plugins.Errorf(at, "%q is not a valid header name", name)
 		case strings.ContainsAny(a.Headers[name], "\r\n\x00"):
 			return nil, 0, plugins.Errorf(at, "the value must not contain line breaks or NUL")
@@ -413,7 +413,7 @@ func requestHeaderName(path, name string) (string, error) {
 		return "", plugins.Errorf(path, "pseudo-headers cannot be used")
 	}
 	lower := strings.ToLower(name)
-	if !isToken(lower) {
+	if !plugins.IsToken(lower) {
 		return "", plugins.Errorf(path, "%q is not a valid header name", name)
 	}
 	return lower, nil
@@ -425,22 +425,4 @@ func responseHeaderName(path, name string) (string, error) {
 		return "", nil
 	}
 	return requestHeaderName(path, name)
-}
-
-// isToken reports whether s is an HTTP token (RFC 9110), the syntax of
-// header names and methods.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -58,16 +58,12 @@ func NewPluginContext(uint32) types.PluginContext {
 }
 
 func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
-	routes, ok := plugins.LoadConfig(RootID, Parse)
+	routes, ok := plugins.LoadRoutes(RootID, Parse, func(c *Config) error { return c.ResolveSecrets(p.env) })
 	if !ok {
 		return types.OnPluginStartStatusFailed
 	}
-	if err := routes.Each(func(c *Config) error { return c.ResolveSecrets(p.env) }); err != nil {
-		proxywasm.LogCriticalf("steadfast %s: invalid configuration: %v", RootID, err)
-		return types.OnPluginStartStatusFailed
-	}
 	p.routes = routes
-	p.sched = plugins.NewScheduler(p.now, proxywasm.SetTickPeriodMilliSeconds, proxywasm.SetEffectiveContext)
+	p.sched = plugins.NewHostScheduler(p.now)
 	p.metrics = plugins.NewMetrics(RootID)
 	p.byRoute = map[string]*routeMetrics{}
 	p.active = p.metrics.Gauge("active")

@@ -105,7 +105,7 @@ func (m *Match) prepare(path string) (matcher, error) {
 		return out, nil
 	}
 	for i, method := range m.Methods {
-		if !isToken(method) || strings.ToUpper(method) != method {
+		if !plugins.IsToken(method) || strings.ToUpper(method) != method {
 			return out, plugins.Errorf(plugins.Index(plugins.Join(path, "methods"), i), "%q is not an upper-case method such as GET", method)
 		}
 	}
@@ -213,7 +213,7 @@ func matchHeaderName(path, name string) (string, error) {
 		return "", plugins.Errorf(path, "is required")
 	}
 	lower := strings.ToLower(name)
-	if !isToken(strings.TrimPrefix(lower, ":")) {
+	if !plugins.IsToken(strings.TrimPrefix(lower, ":")) {
 		return "", plugins.Errorf(path, "%q is not a valid header name", name)
 	}
 	return lower, nil

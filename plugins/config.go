@@ -261,3 +261,21 @@ func (p *Percent) UnmarshalJSON(b []byte) error {
 // Hits reports whether a uniform random value u in [0, 1) falls within the
 // percentage.
 func (p Percent) Hits(u float64) bool { return u*100 < float64(p) }
+
+// IsToken reports whether s is an HTTP token (RFC 9110), the syntax of
+// header names and methods.
+func IsToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -109,3 +109,18 @@ func TestPercentHits(t *testing.T) {
 	assert.True(t, Percent(0.01).Hits(0.00009))
 	assert.False(t, Percent(0.01).Hits(0.0001))
 }
+
+func TestIsToken(t *testing.T) {
+	for given, want := range map[string]bool{
+		"x-request-id":      true,
+		"GET":               true,
+		"a!#$%&'*+-.^_`|~9": true,
+		"":                  false,
+		"x y":               false,
+		"x:y":               false,
+		":path":             false,
+		"é":                 false,
+	} {
+		assert.Equal(t, want, IsToken(given), "%q", given)
+	}
+}

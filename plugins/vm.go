@@ -3,6 +3,7 @@ package plugins
 import (
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
@@ -94,22 +95,32 @@ func (d *dispatcher) NewHttpContext(contextID uint32) types.HttpContext {
 	return d.inner.NewHttpContext(contextID)
 }
 
-// LoadConfig reads the plugin configuration and parses it with parse. On
-// failure it logs one critical line naming the filter and the field, for
-// the caller to fail OnPluginStart.
-func LoadConfig[T any](filter string, parse func([]byte) (T, error)) (T, bool) {
+// LoadRoutes reads the plugin configuration for OnPluginStart: it parses
+// it with parse, then prepares every enabled route's configuration with
+// prepare (secrets from the environment, say). On failure it logs one
+// critical line naming the filter and the field, for the caller to fail
+// the plugin start, which makes Envoy reject the configuration.
+func LoadRoutes[C any](filter string, parse func([]byte) (*Routes[C], error), prepare func(*C) error) (*Routes[C], bool) {
 	data, err := proxywasm.GetPluginConfiguration()
 	if err != nil && err != types.ErrorStatusNotFound {
 		proxywasm.LogCriticalf("steadfast %s: cannot read the plugin configuration: %v", filter, err)
-		var zero T
-		return zero, false
+		return nil, false
 	}
-	cfg, err := parse(data)
+	routes, err := parse(data)
+	if err == nil {
+		err = routes.Each(prepare)
+	}
 	if err != nil {
 		proxywasm.LogCriticalf("steadfast %s: invalid configuration: %v", filter, err)
-		return cfg, false
+		return nil, false
 	}
-	return cfg, true
+	return routes, true
+}
+
+// NewHostScheduler returns a Scheduler on the plugin context's tick timer:
+// the plugin forwards OnTick to its Tick.
+func NewHostScheduler(now func() time.Time) *Scheduler {
+	return NewScheduler(now, proxywasm.SetTickPeriodMilliSeconds, proxywasm.SetEffectiveContext)
 }
 
 // RouteName returns the Envoy route name of the current stream (the

@@ -473,19 +473,7 @@ func validTwilioURL(raw string) error {
 // validHeaderName reports whether s is a lower-case HTTP header name (not a
 // pseudo-header).
 func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
+	return plugins.IsToken(s) && strings.ToLower(s) == s
 }
 
 // ResolveSecrets reads every secret and public key: from the environment
