@@ -641,7 +641,7 @@ func (h *HMACConfig) spec() (*hmacSpec, error) {
 	}
 	switch h.Algorithm {
 	case "sha256", "":
-		s.newHash, s.size = sha256.New, sha256.Size
+		s.newHash, s.size = newSHA256, sha256.Size
 	case "sha1":
 		s.newHash, s.size = sha1.New, sha1.Size
 	case "sha512":

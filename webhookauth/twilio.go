@@ -44,7 +44,7 @@ func (c *Config) verifyTwilio(d Delivery) (signed, Reason) {
 		if !ok {
 			return signed{}, ReasonMalformed
 		}
-		got := sha256.Sum256(d.Body)
+		got := sum256(d.Body)
 		bodyOK = subtle.ConstantTimeCompare(got[:], want)
 	case isForm(d):
 		if params, ok = parseForm(d.Body); !ok {

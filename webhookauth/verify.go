@@ -123,7 +123,7 @@ func (c *Config) Verify(d Delivery, now time.Time) Verdict {
 // the value. The signature is the decoded one, so that another spelling of
 // it (upper-case hex) is the same delivery.
 func replayKey(scheme string, kind byte, unix int64, value []byte) [16]byte {
-	h := sha256.New()
+	h := newSHA256()
 	buf := make([]byte, 0, len(scheme)+10)
 	buf = append(buf, scheme...)
 	buf = append(buf, 0, kind)
@@ -189,7 +189,7 @@ func (c *Config) verifyStripe(d Delivery, now time.Time) (signed, Reason) {
 	if !c.fresh(sig.unix, now) {
 		return signed{}, ReasonStale
 	}
-	m := c.matchHMAC(sha256.New, sig.v1, []byte(sig.timestamp), []byte{'.'}, d.Body)
+	m := c.matchHMAC(newSHA256, sig.v1, []byte(sig.timestamp), []byte{'.'}, d.Body)
 	if m == nil {
 		return signed{}, ReasonMismatch
 	}
@@ -197,7 +197,7 @@ func (c *Config) verifyStripe(d Delivery, now time.Time) (signed, Reason) {
 }
 
 func (c *Config) verifyGitHub(d Delivery) (signed, Reason) {
-	newHash, size, prefix := sha256.New, sha256.Size, "sha256="
+	newHash, size, prefix := newSHA256, sha256.Size, "sha256="
 	h, r := d.get("x-hub-signature-256")
 	if r == ReasonMissingHeader && c.allowSHA1 {
 		newHash, size, prefix = sha1.New, sha1.Size, "sha1="
@@ -234,7 +234,7 @@ func (c *Config) verifySlack(d Delivery, now time.Time) (signed, Reason) {
 	if !c.fresh(unix, now) {
 		return signed{}, ReasonStale
 	}
-	m := c.matchHMAC(sha256.New, [][]byte{sig}, []byte("v0:"+ts+":"), d.Body)
+	m := c.matchHMAC(newSHA256, [][]byte{sig}, []byte("v0:"+ts+":"), d.Body)
 	if m == nil {
 		return signed{}, ReasonMismatch
 	}
@@ -250,7 +250,7 @@ func (c *Config) verifyShopify(d Delivery) (signed, Reason) {
 	if !ok {
 		return signed{}, ReasonMalformed
 	}
-	m := c.matchHMAC(sha256.New, [][]byte{sig}, d.Body)
+	m := c.matchHMAC(newSHA256, [][]byte{sig}, d.Body)
 	if m == nil {
 		return signed{}, ReasonMismatch
 	}
@@ -294,7 +294,7 @@ func (c *Config) verifyStandard(d Delivery, now time.Time) (signed, Reason) {
 	}
 	prefix := []byte(id + "." + ts + ".")
 	if len(sigs.v1) > 0 {
-		if m := c.matchHMAC(sha256.New, sigs.v1, prefix, d.Body); m != nil {
+		if m := c.matchHMAC(newSHA256, sigs.v1, prefix, d.Body); m != nil {
 			return signed{timed: true, unix: unix, sig: m}, ReasonNone
 		}
 	}
