@@ -372,6 +372,17 @@ func serverVersion(t *testing.T, envoy *harness.Envoy) string {
 
 // benchReport renders the medians across rounds, their ratios to the
 // baselines, and every run.
+// medianOf is the median of f over the runs of one variant.
+func medianOf(runs []benchRun, variant string, f func(benchRun) float64) float64 {
+	var xs []float64
+	for _, r := range runs {
+		if r.variant == variant {
+			xs = append(xs, f(r))
+		}
+	}
+	return median(xs)
+}
+
 func benchReport(p benchParams, runs []benchRun, envoyVersion string, took time.Duration) string {
 	type summary struct {
 		cpu, qps, p50, p99 float64
@@ -381,15 +392,7 @@ func benchReport(p benchParams, runs []benchRun, envoyVersion string, took time.
 	var rssAt []int
 	for _, v := range p.variants {
 		var s summary
-		pick := func(f func(benchRun) float64) float64 {
-			var xs []float64
-			for _, r := range runs {
-				if r.variant == v.name {
-					xs = append(xs, f(r))
-				}
-			}
-			return median(xs)
-		}
+		pick := func(f func(benchRun) float64) float64 { return medianOf(runs, v.name, f) }
 		s.cpu = pick(func(r benchRun) float64 { return r.cpuPerRequest })
 		s.qps = pick(func(r benchRun) float64 { return r.maxQPS })
 		s.p50 = pick(func(r benchRun) float64 { return r.p50 })
@@ -681,15 +684,7 @@ func writeBodyReport(b *strings.Builder, p benchParams, runs []benchRun, cpu fun
 	b.WriteString("| variant | body | requests | CPU µs/req | +µs vs none-post | MB/s per Envoy core | filter MB/s per core | req/s | MB/s | p50 µs | p99 µs | RSS/worker MiB |\n")
 	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, v := range body {
-		pick := func(f func(benchRun) float64) float64 {
-			var xs []float64
-			for _, r := range runs {
-				if r.variant == v.name {
-					xs = append(xs, f(r))
-				}
-			}
-			return median(xs)
-		}
+		pick := func(f func(benchRun) float64) float64 { return medianOf(runs, v.name, f) }
 		c := cpu(v.name)
 		delta, filterMB := "—", "—"
 		if base := cpu(v.baseline); v.baseline != "" && base > 0 {
