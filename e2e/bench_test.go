@@ -88,6 +88,12 @@ var benchVariants = []benchVariant{
 		check:   countsRequests("faults"),
 	},
 	{
+		name:    "faults-0-nolabel",
+		goWasm:  true,
+		filters: wasmFilters("faults", "faults", `{"abort":{"percentage":0,"http_status":503},"delay":{"percentage":0,"fixed":"100ms"},"route_metrics":false}`),
+		check:   countsRequests("faults"),
+	},
+	{
 		name:    "faults-nomatch",
 		goWasm:  true,
 		filters: wasmFilters("faults", "faults", `{"abort":{"percentage":100,"http_status":503},"match":{"headers":[{"name":"x-never","present":true}]}}`),

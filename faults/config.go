@@ -64,6 +64,11 @@ type Config struct {
 	// Marker is the fault_header field: the response header that lists the
 	// injected faults. Absent: DefaultFaultHeader; "": no header.
 	Marker *string `json:"fault_header"`
+	// RouteMetrics is route_metrics: whether metrics carry the Envoy route
+	// name when the configuration has no routes list (with one, the name is
+	// read anyway). Reading it costs a host property lookup per request.
+	// Absent: true.
+	RouteMetrics *bool `json:"route_metrics"`
 
 	// Prepared by Validate.
 	req, resp   faultSet
@@ -373,6 +378,10 @@ func (c *Config) ResolveSecrets(lookup func(string) (string, bool)) error {
 	c.control.token = &secret{value: []byte(v)}
 	return nil
 }
+
+// RouteLabel reports whether metrics are labelled with the Envoy route name
+// when no routes list asks for it anyway (route_metrics, default true).
+func (c *Config) RouteLabel() bool { return c.RouteMetrics == nil || *c.RouteMetrics }
 
 // MaxActive is max_active_faults: the most faults in progress at once
 // across all workers; 0 means unlimited.

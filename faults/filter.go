@@ -20,6 +20,10 @@ const RootID = "faults"
 // worker VMs, for max_active_faults.
 const activeKey = "steadfast.faults.active"
 
+// unlabelledRoute is the route label of metrics when the route name is not
+// read (route_metrics false and no routes list).
+const unlabelledRoute = "all"
+
 // filterStateKey is the property the injected faults are recorded under;
 // Envoy exposes it to access logs as %FILTER_STATE(wasm.steadfast_faults)%.
 const filterStateKey = "steadfast_faults"
@@ -27,15 +31,18 @@ const filterStateKey = "steadfast_faults"
 // pluginContext is one faults plugin in one worker VM.
 type pluginContext struct {
 	types.DefaultPluginContext
-	routes  *plugins.Routes[Config]
-	sched   *plugins.Scheduler
-	metrics *plugins.Metrics
-	byRoute map[string]*routeMetrics
-	active  proxywasm.MetricGauge
-	store   plugins.SharedStore
-	now     func() time.Time
-	rnd     func() float64
-	env     func(string) (string, bool)
+	routes *plugins.Routes[Config]
+	// readRoute: the request path asks Envoy for the route name, which the
+	// routes list or the route label of the metrics needs.
+	readRoute bool
+	sched     *plugins.Scheduler
+	metrics   *plugins.Metrics
+	byRoute   map[string]*routeMetrics
+	active    proxywasm.MetricGauge
+	store     plugins.SharedStore
+	now       func() time.Time
+	rnd       func() float64
+	env       func(string) (string, bool)
 }
 
 // routeMetrics are one route's counters, defined on its first request.
@@ -63,6 +70,7 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 		return types.OnPluginStartStatusFailed
 	}
 	p.routes = routes
+	p.readRoute = len(routes.Names()) > 0 || routes.Default.RouteLabel()
 	p.sched = plugins.NewHostScheduler(p.now)
 	p.metrics = plugins.NewMetrics(RootID)
 	p.byRoute = map[string]*routeMetrics{}
@@ -112,7 +120,10 @@ type stream struct {
 var _ types.HttpContext = (*stream)(nil)
 
 func (s *stream) OnHttpRequestHeaders(int, bool) types.Action {
-	route := plugins.RouteName()
+	route := unlabelledRoute
+	if s.p.readRoute {
+		route = plugins.RouteName()
+	}
 	s.cfg = s.p.routes.Resolve(route)
 	if s.cfg == nil {
 		return types.ActionContinue

@@ -339,3 +339,29 @@ func BenchmarkRequestPath(b *testing.B) {
 		}
 	}
 }
+
+func TestRouteMetricsOffSkipsTheRouteName(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	plugintest.Run(t, testFilter(c, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil), mode,
+			`{"abort":{"percentage":100,"http_status":503},"route_metrics":false}`, route("api"))
+		id := h.InitializeHttpContext()
+		h.CallOnRequestHeaders(id, getReq, true)
+		h.CompleteHttpContext(id)
+		assert.Equal(t, uint64(1), counter(t, h, "steadfast_faults_aborts_injected_total.route.all.kind.request"))
+		_, err := h.GetCounterMetric("steadfast_faults_aborts_injected_total.route.api.kind.request")
+		assert.Error(t, err, "no per-route series without the route name")
+	})
+}
+
+func TestRouteMetricsOffStillResolvesRoutes(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	plugintest.Run(t, testFilter(c, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil), mode, `{
+			"abort": {"percentage": 100, "http_status": 503}, "route_metrics": false,
+			"routes": [{"name": "api", "disabled": true}]}`, route("api"))
+		id := h.InitializeHttpContext()
+		assert.Equal(t, types.ActionContinue, h.CallOnRequestHeaders(id, getReq, true), "a routes list needs the name: api is disabled")
+		h.CompleteHttpContext(id)
+	})
+}
