@@ -174,19 +174,6 @@ func Parse(data []byte) (*plugins.Routes[Config], error) {
 	return plugins.ParseRoutes[Config](data)
 }
 
-// Load parses a configuration like Parse and resolves the header control
-// tokens of every route with lookup (os.LookupEnv in the filter).
-func Load(data []byte, lookup func(string) (string, bool)) (*plugins.Routes[Config], error) {
-	routes, err := Parse(data)
-	if err != nil {
-		return nil, err
-	}
-	if err := routes.Each(func(c *Config) error { return c.ResolveSecrets(lookup) }); err != nil {
-		return nil, err
-	}
-	return routes, nil
-}
-
 // Validate checks the configuration and prepares it for Decide. Errors are
 // plugins.FieldErrors naming the JSON path of the offending value.
 func (c *Config) Validate() error {
@@ -404,16 +391,6 @@ func (c *Config) TokenHeader() string {
 	}
 	return c.control.header
 }
-
-// HasResponseFaults reports whether configured response faults can fire,
-// so the glue knows whether the response path needs it at all.
-func (c *Config) HasResponseFaults() bool { return c.resp.live() }
-
-// NeedsCluster reports whether Decide may ask the request for its cluster.
-func (c *Config) NeedsCluster() bool { return len(c.match.clusters) > 0 }
-
-// NeedsSource reports whether Decide may ask the request for its source IP.
-func (c *Config) NeedsSource() bool { return len(c.match.cidrs) > 0 }
 
 // requestHeaderName checks a header name the filter reads or writes on
 // regular headers and returns it lower-cased.

@@ -259,18 +259,31 @@ func TestResolveSecrets(t *testing.T) {
 	}
 }
 
-func TestLoad(t *testing.T) {
+// load is what the filter does at start: Parse, then ResolveSecrets on
+// every route (plugins.LoadRoutes).
+func load(data []byte, lookup func(string) (string, bool)) (*plugins.Routes[Config], error) {
+	routes, err := Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := routes.Each(func(c *Config) error { return c.ResolveSecrets(lookup) }); err != nil {
+		return nil, err
+	}
+	return routes, nil
+}
+
+func TestResolveSecretsPerRoute(t *testing.T) {
 	lookup := func(k string) (string, bool) {
 		if k == "FAULTS_TOKEN" {
 			return "s3cret", true
 		}
 		return "", false
 	}
-	_, err := Load([]byte(`{"routes": [{"name": "api", "header_control": {"enabled": true, "token_env": "API_TOKEN"}}]}`), lookup)
+	_, err := load([]byte(`{"routes": [{"name": "api", "header_control": {"enabled": true, "token_env": "API_TOKEN"}}]}`), lookup)
 	require.Error(t, err)
 	assert.Equal(t, `routes["api"].header_control.token_env: environment variable API_TOKEN is not set or empty`, err.Error())
 
-	routes, err := Load([]byte(`{"header_control": {"enabled": true, "token_env": "FAULTS_TOKEN"}}`), lookup)
+	routes, err := load([]byte(`{"header_control": {"enabled": true, "token_env": "FAULTS_TOKEN"}}`), lookup)
 	require.NoError(t, err)
 	for _, s := range []string{
 		fmt.Sprintf("%v", routes.Default),
@@ -286,24 +299,20 @@ func TestLoad(t *testing.T) {
 
 // settings is what the glue reads from a Config besides Decide.
 type settings struct {
-	FaultHeader       string
-	HeaderControl     bool
-	TokenHeader       string
-	MaxActive         int
-	HasResponseFaults bool
-	NeedsCluster      bool
-	NeedsSource       bool
+	FaultHeader   string
+	HeaderControl bool
+	TokenHeader   string
+	MaxActive     int
+	RouteLabel    bool
 }
 
 func settingsOf(c *Config) settings {
 	return settings{
-		FaultHeader:       c.FaultHeader(),
-		HeaderControl:     c.HeaderControlEnabled(),
-		TokenHeader:       c.TokenHeader(),
-		MaxActive:         c.MaxActive(),
-		HasResponseFaults: c.HasResponseFaults(),
-		NeedsCluster:      c.NeedsCluster(),
-		NeedsSource:       c.NeedsSource(),
+		FaultHeader:   c.FaultHeader(),
+		HeaderControl: c.HeaderControlEnabled(),
+		TokenHeader:   c.TokenHeader(),
+		MaxActive:     c.MaxActive(),
+		RouteLabel:    c.RouteLabel(),
 	}
 }
 
@@ -313,25 +322,20 @@ func TestSettings(t *testing.T) {
 		given string
 		want  settings
 	}{
-		{name: "defaults", given: `{}`, want: settings{FaultHeader: DefaultFaultHeader}},
-		{name: "marker header off", given: `{"fault_header": ""}`, want: settings{}},
-		{name: "marker header renamed", given: `{"fault_header": "X-Chaos"}`, want: settings{FaultHeader: "x-chaos"}},
-		{name: "token header when enabled", given: `{"header_control": {"enabled": true, "token_env": "T"}}`, want: settings{
+		{name: "defaults", given: `{}`, want: settings{RouteLabel: true, FaultHeader: DefaultFaultHeader}},
+		{name: "marker header off", given: `{"fault_header": ""}`, want: settings{RouteLabel: true}},
+		{name: "marker header renamed", given: `{"fault_header": "X-Chaos"}`, want: settings{RouteLabel: true, FaultHeader: "x-chaos"}},
+		{name: "token header when enabled", given: `{"header_control": {"enabled": true, "token_env": "T"}}`, want: settings{RouteLabel: true,
 			FaultHeader: DefaultFaultHeader, HeaderControl: true, TokenHeader: DefaultTokenHeader,
 		}},
-		{name: "token header renamed", given: `{"header_control": {"enabled": true, "token_env": "T", "token_header": "X-Key"}}`, want: settings{
+		{name: "token header renamed", given: `{"header_control": {"enabled": true, "token_env": "T", "token_header": "X-Key"}}`, want: settings{RouteLabel: true,
 			FaultHeader: DefaultFaultHeader, HeaderControl: true, TokenHeader: "x-key",
 		}},
-		{name: "no token header when disabled", given: `{"header_control": {"enabled": false, "token_header": "x-key"}}`, want: settings{
+		{name: "no token header when disabled", given: `{"header_control": {"enabled": false, "token_header": "x-key"}}`, want: settings{RouteLabel: true,
 			FaultHeader: DefaultFaultHeader,
 		}},
-		{name: "limit", given: `{"max_active_faults": 7}`, want: settings{FaultHeader: DefaultFaultHeader, MaxActive: 7}},
-		{name: "response abort", given: `{"response": {"abort": {"percentage": 1}}}`, want: settings{FaultHeader: DefaultFaultHeader, HasResponseFaults: true}},
-		{name: "response delay", given: `{"response": {"delay": {"percentage": 1, "fixed": "1s"}}}`, want: settings{FaultHeader: DefaultFaultHeader, HasResponseFaults: true}},
-		{name: "response faults at 0%", given: `{"response": {"delay": {"percentage": 0, "fixed": "1s"}}}`, want: settings{FaultHeader: DefaultFaultHeader}},
-		{name: "cluster and source", given: `{"match": {"clusters": ["a"], "source_cidrs": ["::/0"]}}`, want: settings{
-			FaultHeader: DefaultFaultHeader, NeedsCluster: true, NeedsSource: true,
-		}},
+		{name: "limit", given: `{"max_active_faults": 7}`, want: settings{FaultHeader: DefaultFaultHeader, MaxActive: 7, RouteLabel: true}},
+		{name: "no route label", given: `{"route_metrics": false}`, want: settings{FaultHeader: DefaultFaultHeader}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

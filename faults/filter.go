@@ -25,7 +25,8 @@ const activeKey = "steadfast.faults.active"
 const unlabelledRoute = "all"
 
 // filterStateKey is the property the injected faults are recorded under;
-// Envoy exposes it to access logs as %FILTER_STATE(wasm.steadfast_faults)%.
+// Envoy exposes it to access logs as
+// %FILTER_STATE(wasm.steadfast_faults:PLAIN)%.
 const filterStateKey = "steadfast_faults"
 
 // pluginContext is one faults plugin in one worker VM.
@@ -85,9 +86,17 @@ func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {
 	return &stream{p: p, id: contextID}
 }
 
+// maxRoutes bounds the per-VM cache of route metric handles; route names
+// come from Envoy's configuration, so this is only a safety net (Envoy
+// hands out the same handles again after a reset).
+const maxRoutes = 4096
+
 func (p *pluginContext) routeMetrics(route string) *routeMetrics {
 	if m, ok := p.byRoute[route]; ok {
 		return m
+	}
+	if len(p.byRoute) >= maxRoutes {
+		p.byRoute = map[string]*routeMetrics{}
 	}
 	c := func(name string, labels ...string) proxywasm.MetricCounter {
 		return p.metrics.Counter(name, append([]string{"route", route}, labels...)...)
