@@ -48,7 +48,7 @@ test: build envoy ## everything a release needs: unit, Wasm, e2e and short fuzz 
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory fuzz
 
-unit: ## unit tests and the filter tests, natively and as Wasm under wazero
+unit: build ## unit tests and the filter tests, natively and as Wasm under wazero
 	$(GO) test -count=1 $(UNIT_PKGS)
 
 e2e: build envoy ## tests against a real Envoy

@@ -8,8 +8,10 @@ package plugintest
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -136,12 +138,54 @@ func wasmVM(name string) (proxytest.WasmVMContext, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s is missing: run `make build` first (%v)", path, err)
 	}
+	if err := checkFresh(path); err != nil {
+		return nil, err
+	}
 	vm, err := proxytest.NewWasmVMContext(code)
 	if err != nil {
 		return nil, fmt.Errorf("%s does not load: %v", path, err)
 	}
 	modules[name] = vm
 	return vm, nil
+}
+
+// checkFresh refuses a module older than any Go source of the repository
+// outside e2e/: a test against a stale module would prove nothing about
+// the code beside it.
+func checkFresh(module string) error {
+	info, err := os.Stat(module)
+	if err != nil {
+		return err
+	}
+	root := filepath.Dir(filepath.Dir(module))
+	var newer string
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || newer != "" {
+			return err
+		}
+		if d.IsDir() {
+			switch name := d.Name(); {
+			case path != root && (strings.HasPrefix(name, ".") || name == "build" || name == "e2e"):
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		if fi, err := d.Info(); err == nil && fi.ModTime().After(info.ModTime()) {
+			newer = path
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if newer != "" {
+		rel, _ := filepath.Rel(root, newer)
+		return fmt.Errorf("%s is older than %s: run `make build` (or `make unit`, which builds first)", module, rel)
+	}
+	return nil
 }
 
 // ModulePath returns build/<name> at the repository root.
