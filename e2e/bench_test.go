@@ -71,7 +71,7 @@ var benchVariants = []benchVariant{
 	{name: "none"},
 	{
 		name:    "native-fault",
-		filters: rawFilters(`{"name": "envoy.filters.http.fault", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault", "abort": {"http_status": 503, "percentage": {"numerator": 0, "denominator": "HUNDRED"}}, "delay": {"fixed_delay": "0.1s", "percentage": {"numerator": 0, "denominator": "HUNDRED"}}}}`),
+		filters: rawFilters(nativeFaultZero),
 	},
 	{
 		name:    "minimal-go",
@@ -107,6 +107,10 @@ var benchVariants = []benchVariant{
 	webhookauthVariant("1MiB", 1<<20),
 }
 
+// nativeFaultZero is Envoy's own fault filter injecting nothing, the
+// yardstick for faults at 0%.
+const nativeFaultZero = harness.RawFilter(`{"name": "envoy.filters.http.fault", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault", "abort": {"http_status": 503, "percentage": {"numerator": 0, "denominator": "HUNDRED"}}, "delay": {"fixed_delay": "0.1s", "percentage": {"numerator": 0, "denominator": "HUNDRED"}}}}`)
+
 // benchWebhookSecret signs the benchmark's GitHub deliveries.
 const benchWebhookSecret = "bench-github-webhook-secret"
 
@@ -129,11 +133,11 @@ func webhookauthVariant(name string, size int) benchVariant {
 	}
 }
 
-func rawFilters(entries ...string) func(testing.TB) []harness.HTTPFilter {
+func rawFilters(entries ...harness.RawFilter) func(testing.TB) []harness.HTTPFilter {
 	return func(testing.TB) []harness.HTTPFilter {
 		out := make([]harness.HTTPFilter, len(entries))
 		for i, e := range entries {
-			out[i] = harness.RawFilter(e)
+			out[i] = e
 		}
 		return out
 	}
