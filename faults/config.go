@@ -3,6 +3,7 @@ package faults
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/steadfast-proxy/steadfast/plugins"
 )
@@ -26,6 +27,15 @@ const (
 	// DefaultSampling is the sampling mode without sampling.
 	DefaultSampling = SamplingRandom
 )
+
+// MaxDelay bounds every configured delay: fixed, uniform max, log-normal
+// p99 and max, and the log-normal default max of 10 × p99 is cut to it. A
+// longer hold is no latency experiment but a hung request (and it would
+// outlast any sensible max_active_faults lease).
+const MaxDelay = time.Hour
+
+// maxDelayText is MaxDelay as configuration errors and the README write it.
+const maxDelayText = "1h"
 
 // Sampling modes.
 const (
@@ -94,7 +104,8 @@ type AbortFault struct {
 	Headers map[string]string `json:"headers"`
 }
 
-// DelayFault is a delay, drawn from exactly one of the distributions.
+// DelayFault is a delay, drawn from exactly one of the distributions and
+// never longer than MaxDelay.
 type DelayFault struct {
 	// Percentage of the matching requests to delay. Required.
 	Percentage *plugins.Percent `json:"percentage"`
@@ -121,7 +132,8 @@ type LogNormalDelay struct {
 	Median *plugins.Duration `json:"median"`
 	// P99 is the 99th percentile, at least Median. Required.
 	P99 *plugins.Duration `json:"p99"`
-	// Max clamps the long tail; at least P99. Absent: 10 × P99.
+	// Max clamps the long tail; at least P99. Absent: 10 × P99, at most
+	// MaxDelay.
 	Max *plugins.Duration `json:"max"`
 }
 
@@ -287,6 +299,9 @@ func (d *DelayFault) prepare(path string) (*distribution, plugins.Percent, error
 	)
 	switch {
 	case d.Fixed != nil:
+		if err := atMostMaxDelay(plugins.Join(path, "fixed"), *d.Fixed); err != nil {
+			return nil, 0, err
+		}
 		dist = fixed(d.Fixed.Std())
 	case d.Uniform != nil:
 		dist, err = d.Uniform.prepare(plugins.Join(path, "uniform"))
@@ -302,6 +317,9 @@ func (d *DelayFault) prepare(path string) (*distribution, plugins.Percent, error
 func (u *UniformDelay) prepare(path string) (distribution, error) {
 	if u.Max == nil {
 		return distribution{}, plugins.Errorf(plugins.Join(path, "max"), "is required")
+	}
+	if err := atMostMaxDelay(plugins.Join(path, "max"), *u.Max); err != nil {
+		return distribution{}, err
 	}
 	if *u.Max < u.Min {
 		return distribution{}, plugins.Errorf(plugins.Join(path, "max"), "must be at least min (%v)", u.Min.Std())
@@ -322,11 +340,24 @@ func (l *LogNormalDelay) prepare(path string) (distribution, error) {
 	case l.Max != nil && *l.Max < *l.P99:
 		return distribution{}, plugins.Errorf(plugins.Join(path, "max"), "must be at least p99 (%v)", l.P99.Std())
 	}
-	clamp := saturatingMul(l.P99.Std(), 10)
+	if err := atMostMaxDelay(plugins.Join(path, "p99"), *l.P99); err != nil {
+		return distribution{}, err
+	}
+	clamp := min(10*l.P99.Std(), MaxDelay)
 	if l.Max != nil {
+		if err := atMostMaxDelay(plugins.Join(path, "max"), *l.Max); err != nil {
+			return distribution{}, err
+		}
 		clamp = l.Max.Std()
 	}
 	return logNormal(l.Median.Std(), l.P99.Std(), clamp), nil
+}
+
+func atMostMaxDelay(path string, d plugins.Duration) error {
+	if d.Std() > MaxDelay {
+		return plugins.Errorf(path, "must be at most %s", maxDelayText)
+	}
+	return nil
 }
 
 func (h *HeaderControl) prepare(path string) (*control, error) {

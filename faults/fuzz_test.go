@@ -21,6 +21,9 @@ func FuzzParse(f *testing.F) {
 		`{"active_windows": [{"days": ["fri"], "start": "22:00", "end": "06:00"}], "fault_header": "", "abort": {"percentage": 100}}`,
 		`{"abort": {"percentage": 10}, "routes": [{"name": "api", "abort": {"percentage": 50}}, {"name": "x", "disabled": true}]}`,
 		`{"delay": {"percentage": 1, "lognormal": {"median": "1ns", "p99": "2562047h"}}}`,
+		`{"delay": {"percentage": 1, "lognormal": {"median": "1ns", "p99": "1h"}}}`,
+		`{"delay": {"percentage": 1, "fixed": "1000000h"}}`,
+		`{"abort": {"percentage": 1, "percentage": 2}}`, `{"max_active_faults": 1e309}`,
 		`[]`, `null`, ``, `{"abort": 1}`,
 	} {
 		f.Add([]byte(seed))
@@ -56,6 +59,9 @@ func checkPlan(t *testing.T, p Plan) {
 	}
 	if p.Delay < 0 || p.ResponseDelay < 0 {
 		t.Fatalf("negative delay: %+v", p)
+	}
+	if !p.FromHeaders && p.Delay > MaxDelay || p.ResponseDelay > MaxDelay {
+		t.Fatalf("a configured delay over MaxDelay: %+v", p)
 	}
 }
 
