@@ -2,6 +2,7 @@ package faults
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/steadfast-proxy/steadfast/plugins"
@@ -71,15 +72,30 @@ func FuzzParseControl(f *testing.F) {
 	f.Add("99", "17", "-1s", "101", "NaN")
 	f.Add("abc", "x", "1h", "1e2", "-0")
 	f.Add(" 429 ", "0", "99999999999999999999999", "0.001", "Inf")
+	f.Add("+503", "+1", "+1s", "5e1", "0x10")
+	f.Add("0503", "016", "60001", ".5", "5.")
+	f.Add("503.0", "1_0", "61s", "100.0001", "-0")
 	f.Fuzz(func(t *testing.T, abort, grpc, delay, abortPct, delayPct string) {
 		given := map[string]string{
 			HeaderAbort: abort, HeaderAbortGRPC: grpc, HeaderDelay: delay,
 			HeaderAbortPercentage: abortPct, HeaderDelayPercentage: delayPct,
 		}
-		c, _ := ParseControl(func(name string) (string, bool) {
+		c, err := ParseControl(func(name string) (string, bool) {
 			v, ok := given[name]
 			return v, ok && v != ""
 		})
+		for _, v := range []string{abort, grpc} {
+			if c.Abort != nil && v != "" && !controlDigits(v) {
+				t.Fatalf("an abort from status %q, which is not plain digits", v)
+			}
+		}
+		if err == nil {
+			for _, v := range []string{abortPct, delayPct} {
+				if v != "" && strings.Trim(strings.TrimSpace(v), "0123456789.") != "" {
+					t.Fatalf("percentage %q accepted", v)
+				}
+			}
+		}
 		if c.Abort != nil && (c.Abort.HTTPStatus < 200 || c.Abort.HTTPStatus > 599 || c.Abort.GRPCStatus < 0 || c.Abort.GRPCStatus > 16) {
 			t.Fatalf("abort out of range: %+v", c.Abort)
 		}
@@ -92,4 +108,11 @@ func FuzzParseControl(f *testing.F) {
 			}
 		}
 	})
+}
+
+// controlDigits reports whether a control value is plain digits once
+// trimmed, the only spelling of a status.
+func controlDigits(v string) bool {
+	v = strings.TrimSpace(v)
+	return v != "" && strings.Trim(v, "0123456789") == ""
 }
