@@ -1,6 +1,8 @@
 package faults
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"slices"
 	"strings"
 	"time"
@@ -24,6 +26,9 @@ const (
 	// DefaultTokenHeader is the request header that carries the header
 	// control token.
 	DefaultTokenHeader = "x-steadfast-fault-token"
+	// MinTokenLength is the shortest header control token, in bytes: a
+	// token that unlocks faults must not be guessable.
+	MinTokenLength = 16
 	// DefaultSampling is the sampling mode without sampling.
 	DefaultSampling = SamplingRandom
 )
@@ -169,14 +174,25 @@ func (f *faultSet) live() bool {
 	return f.abort != nil && f.abortPct > 0 || f.delay != nil && f.delayPct > 0
 }
 
-// control is prepared header control. The token sits behind a pointer so
-// that formatting a Config with %v never prints it.
+// control is prepared header control. Only the token's SHA-256 digest is
+// kept, behind a pointer, so that formatting a Config never prints it.
 type control struct {
 	header string
 	token  *secret // nil until ResolveSecrets
 }
 
-type secret struct{ value []byte }
+// secret is a token's digest. Comparing digests rather than the token
+// itself takes the same time whatever the length of the presented value,
+// so timing tells a client nothing about the token's length either.
+type secret struct{ digest [sha256.Size]byte }
+
+func newSecret(token string) *secret { return &secret{digest: sha256.Sum256([]byte(token))} }
+
+// matches compares presented with the token in constant time.
+func (s *secret) matches(presented string) bool {
+	d := sha256.Sum256([]byte(presented))
+	return subtle.ConstantTimeCompare(d[:], s.digest[:]) == 1
+}
 
 // Parse parses a faults configuration with its per-route overrides (a
 // "routes" list, see plugins.ParseRoutes). Every configuration it returns
@@ -381,19 +397,22 @@ func (h *HeaderControl) prepare(path string) (*control, error) {
 }
 
 // ResolveSecrets reads the header control token from the environment
-// variable named by token_env, through lookup (os.LookupEnv in the filter).
-// It does nothing when header control is off. The token's value never
-// appears in errors.
+// variable named by token_env, through lookup (os.LookupEnv in the filter),
+// and requires at least MinTokenLength bytes of it. It does nothing when
+// header control is off. The token's value never appears in errors.
 func (c *Config) ResolveSecrets(lookup func(string) (string, bool)) error {
 	if c.control == nil {
 		return nil
 	}
 	name := c.HeaderControl.TokenEnv
 	v, ok := lookup(name)
-	if !ok || v == "" {
+	switch {
+	case !ok || v == "":
 		return plugins.Errorf("header_control.token_env", "environment variable %s is not set or empty", name)
+	case len(v) < MinTokenLength:
+		return plugins.Errorf("header_control.token_env", "the token in environment variable %s is shorter than %d characters", name, MinTokenLength)
 	}
-	c.control.token = &secret{value: []byte(v)}
+	c.control.token = newSecret(v)
 	return nil
 }
 

@@ -239,7 +239,7 @@ func TestParseRouteOverrides(t *testing.T) {
 }
 
 func TestResolveSecrets(t *testing.T) {
-	env := map[string]string{"FAULTS_TOKEN": "s3cret", "EMPTY": ""}
+	env := map[string]string{"FAULTS_TOKEN": testToken, "EMPTY": "", "SHORT": "fifteen-chars-x", "SIXTEEN": "sixteen-chars-xx"}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	tests := []struct {
 		name  string
@@ -251,6 +251,8 @@ func TestResolveSecrets(t *testing.T) {
 		{name: "no header control", given: `{}`, want: ""},
 		{name: "missing", given: `{"header_control": {"enabled": true, "token_env": "NOPE"}}`, want: "header_control.token_env: environment variable NOPE is not set or empty"},
 		{name: "empty", given: `{"header_control": {"enabled": true, "token_env": "EMPTY"}}`, want: "header_control.token_env: environment variable EMPTY is not set or empty"},
+		{name: "too short", given: `{"header_control": {"enabled": true, "token_env": "SHORT"}}`, want: "header_control.token_env: the token in environment variable SHORT is shorter than 16 characters"},
+		{name: "16 characters", given: `{"header_control": {"enabled": true, "token_env": "SIXTEEN"}}`, want: ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -281,7 +283,7 @@ func load(data []byte, lookup func(string) (string, bool)) (*plugins.Routes[Conf
 func TestResolveSecretsPerRoute(t *testing.T) {
 	lookup := func(k string) (string, bool) {
 		if k == "FAULTS_TOKEN" {
-			return "s3cret", true
+			return testToken, true
 		}
 		return "", false
 	}
@@ -299,7 +301,7 @@ func TestResolveSecretsPerRoute(t *testing.T) {
 		fmt.Sprintf("%+v", *routes.Default),
 		fmt.Sprintf("%#v", *routes.Default),
 	} {
-		assert.NotContains(t, s, "s3cret", "the token never shows in formatted output")
+		assert.NotContains(t, s, testToken, "the token never shows in formatted output")
 	}
 }
 

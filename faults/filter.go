@@ -49,6 +49,7 @@ type pluginContext struct {
 // routeMetrics are one route's counters, defined on its first request.
 type routeMetrics struct {
 	requests, overflow        proxywasm.MetricCounter
+	tokenRejected             proxywasm.MetricCounter
 	requestAborts, respAborts proxywasm.MetricCounter
 	requestDelays, respDelays proxywasm.MetricCounter
 }
@@ -104,6 +105,7 @@ func (p *pluginContext) routeMetrics(route string) *routeMetrics {
 	m := &routeMetrics{
 		requests:      c("requests_total"),
 		overflow:      c("overflow_total"),
+		tokenRejected: c("token_rejected_total"),
 		requestAborts: c("aborts_injected_total", "kind", "request"),
 		respAborts:    c("aborts_injected_total", "kind", "response"),
 		requestDelays: c("delays_injected_total", "kind", "request"),
@@ -145,6 +147,9 @@ func (s *stream) OnHttpRequestHeaders(int, bool) types.Action {
 		defer s.removeControlHeaders()
 	}
 	s.plan = s.cfg.Decide(hostRequest{}, s.p.now(), s.p.rnd)
+	if s.plan.TokenRejected {
+		s.metrics.tokenRejected.Increment(1)
+	}
 	if s.plan.Empty() {
 		return types.ActionContinue
 	}
@@ -278,6 +283,20 @@ type hostRequest struct{}
 func (hostRequest) Header(name string) (string, bool) {
 	v, err := proxywasm.GetHttpRequestHeader(name)
 	return v, err == nil
+}
+
+func (hostRequest) HeaderCount(name string) int {
+	headers, err := proxywasm.GetHttpRequestHeaders()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, h := range headers {
+		if h[0] == name {
+			n++
+		}
+	}
+	return n
 }
 
 func (hostRequest) Cluster() string {

@@ -237,31 +237,46 @@ func TestSelectorsLimitTheFault(t *testing.T) {
 
 func TestHeaderControlNeedsTheTokenAndNeverLeaksUpstream(t *testing.T) {
 	c := &testClock{t: time.Unix(1700000000, 0)}
-	env := map[string]string{"CHAOS_TOKEN": "s3cret"}
+	env := map[string]string{"CHAOS_TOKEN": testToken}
 	// Environment variables reach a module only through Envoy's vm_config,
 	// which the emulator lacks: the Wasm half of this rule runs in e2e.
 	f := testFilter(c, env)
-	h := plugintest.Start(t, f, plugintest.Native, `{"header_control":{"enabled":true,"token_env":"CHAOS_TOKEN"}}`)
-	send := func(token string) (*proxytest.LocalHttpResponse, [][2]string) {
+	h := plugintest.Start(t, f, plugintest.Native, `{"header_control":{"enabled":true,"token_env":"CHAOS_TOKEN"}}`, route("api"))
+	send := func(tokens ...string) (*proxytest.LocalHttpResponse, [][2]string) {
 		id := h.InitializeHttpContext()
 		req := append([][2]string{{HeaderAbort, "429"}, {HeaderDelay, "oops"}}, getReq...)
-		if token != "" {
+		for _, token := range tokens {
 			req = append(req, [2]string{DefaultTokenHeader, token})
 		}
 		h.CallOnRequestHeaders(id, req, true)
 		defer h.CompleteHttpContext(id)
 		return h.GetSentLocalResponse(id), h.GetCurrentRequestHeaders(id)
 	}
-	for _, token := range []string{"", "wrong", "s3cret"} {
-		reply, upstream := send(token)
-		for _, kv := range upstream {
-			assert.False(t, strings.HasPrefix(kv[0], "x-steadfast-fault"), "%s reached upstream (token %q)", kv[0], token)
+	tests := []struct {
+		name     string
+		tokens   []string
+		status   uint32 // 0: not honoured
+		rejected uint64 // token_rejected_total after the request
+	}{
+		{name: "no token", tokens: nil, status: 0, rejected: 0},
+		{name: "a wrong token", tokens: []string{"a-wrong-token-of-some-length"}, status: 0, rejected: 1},
+		{name: "the token, malformed delay ignored, abort honoured", tokens: []string{testToken}, status: 429, rejected: 1},
+		{name: "the token given twice", tokens: []string{testToken, testToken}, status: 0, rejected: 2},
+		{name: "the token, then a wrong one", tokens: []string{testToken, "guess"}, status: 0, rejected: 3},
+	}
+	for _, tt := range tests {
+		reply, upstream := send(tt.tokens...)
+		if tt.status == 0 {
+			assert.Nil(t, reply, tt.name)
+		} else if assert.NotNil(t, reply, tt.name) {
+			assert.Equal(t, tt.status, reply.StatusCode, tt.name)
 		}
-		if token == "s3cret" {
-			require.NotNil(t, reply)
-			assert.Equal(t, uint32(429), reply.StatusCode, "malformed delay header ignored, abort honoured")
-		} else {
-			assert.Nil(t, reply, "token %q", token)
+		assert.Equal(t, tt.rejected, counter(t, h, "steadfast_faults_token_rejected_total.route.api"), tt.name)
+		if len(tt.tokens) > 1 {
+			continue // the emulator removes only the first of repeated headers; Envoy removes all (e2e)
+		}
+		for _, kv := range upstream {
+			assert.False(t, strings.HasPrefix(kv[0], "x-steadfast-fault"), "%s reached upstream (%s)", kv[0], tt.name)
 		}
 	}
 }

@@ -38,9 +38,11 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		_ = routes.Default.ResolveSecrets(func(string) (string, bool) { return "token", true })
+		if err := routes.Default.ResolveSecrets(func(string) (string, bool) { return testToken, true }); err != nil {
+			t.Fatalf("a token of %d characters refused: %v", len(testToken), err)
+		}
 		req := get()
-		req.headers["x-steadfast-fault-token"] = "token"
+		req.headers["x-steadfast-fault-token"] = testToken
 		req.headers[HeaderAbort] = "500"
 		for _, u := range []float64{0, 0.5, almostOne} {
 			p := routes.Default.Decide(req, monday(12, 0), constant(u))
