@@ -429,17 +429,34 @@ func (c *Config) MaxActive() int { return c.MaxActiveFaults }
 func (c *Config) FaultHeader() string { return c.marker }
 
 // HeaderControlEnabled reports whether requests may ask for faults through
-// the control headers; the glue then strips ControlHeaders and TokenHeader
-// from every request before it goes upstream.
+// the control headers.
 func (c *Config) HeaderControlEnabled() bool { return c.control != nil }
 
-// TokenHeader is the request header carrying the header control token, or
-// "" when header control is off.
-func (c *Config) TokenHeader() string {
-	if c.control == nil {
-		return ""
+// StrippedHeaders lists the request headers the filter removes from every
+// request it sees, on every route, whether its route has faults, header
+// control or neither: ControlHeaders and every token header the
+// configuration names, in the top level or any route entry. It is nil when
+// no configuration enables header control, and the filter removes nothing.
+func StrippedHeaders(routes *plugins.Routes[Config]) []string {
+	enabled := false
+	var tokens []string
+	_ = routes.Each(func(c *Config) error {
+		enabled = enabled || c.HeaderControlEnabled()
+		if h := c.HeaderControl; h != nil {
+			name := DefaultTokenHeader
+			if h.TokenHeader != "" {
+				name = strings.ToLower(h.TokenHeader)
+			}
+			if !slices.Contains(tokens, name) {
+				tokens = append(tokens, name)
+			}
+		}
+		return nil
+	})
+	if !enabled {
+		return nil
 	}
-	return c.control.header
+	return append(slices.Clone(ControlHeaders), tokens...)
 }
 
 // requestHeaderName checks a header name the filter reads or writes on

@@ -309,7 +309,6 @@ func TestResolveSecretsPerRoute(t *testing.T) {
 type settings struct {
 	FaultHeader   string
 	HeaderControl bool
-	TokenHeader   string
 	MaxActive     int
 	RouteLabel    bool
 }
@@ -318,7 +317,6 @@ func settingsOf(c *Config) settings {
 	return settings{
 		FaultHeader:   c.FaultHeader(),
 		HeaderControl: c.HeaderControlEnabled(),
-		TokenHeader:   c.TokenHeader(),
 		MaxActive:     c.MaxActive(),
 		RouteLabel:    c.RouteLabel(),
 	}
@@ -333,13 +331,10 @@ func TestSettings(t *testing.T) {
 		{name: "defaults", given: `{}`, want: settings{RouteLabel: true, FaultHeader: DefaultFaultHeader}},
 		{name: "marker header off", given: `{"fault_header": ""}`, want: settings{RouteLabel: true}},
 		{name: "marker header renamed", given: `{"fault_header": "X-Chaos"}`, want: settings{RouteLabel: true, FaultHeader: "x-chaos"}},
-		{name: "token header when enabled", given: `{"header_control": {"enabled": true, "token_env": "T"}}`, want: settings{RouteLabel: true,
-			FaultHeader: DefaultFaultHeader, HeaderControl: true, TokenHeader: DefaultTokenHeader,
+		{name: "header control", given: `{"header_control": {"enabled": true, "token_env": "T"}}`, want: settings{RouteLabel: true,
+			FaultHeader: DefaultFaultHeader, HeaderControl: true,
 		}},
-		{name: "token header renamed", given: `{"header_control": {"enabled": true, "token_env": "T", "token_header": "X-Key"}}`, want: settings{RouteLabel: true,
-			FaultHeader: DefaultFaultHeader, HeaderControl: true, TokenHeader: "x-key",
-		}},
-		{name: "no token header when disabled", given: `{"header_control": {"enabled": false, "token_header": "x-key"}}`, want: settings{RouteLabel: true,
+		{name: "header control disabled", given: `{"header_control": {"enabled": false, "token_header": "x-key"}}`, want: settings{RouteLabel: true,
 			FaultHeader: DefaultFaultHeader,
 		}},
 		{name: "limit", given: `{"max_active_faults": 7}`, want: settings{FaultHeader: DefaultFaultHeader, MaxActive: 7, RouteLabel: true}},
@@ -348,6 +343,40 @@ func TestSettings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			assert.Equal(t, tt.want, settingsOf(parseDefault(t, tt.given)))
+		})
+	}
+}
+
+func TestStrippedHeaders(t *testing.T) {
+	control := []string{HeaderAbort, HeaderAbortGRPC, HeaderAbortPercentage, HeaderDelay, HeaderDelayPercentage}
+	tests := []struct {
+		name  string
+		given string
+		want  []string
+	}{
+		{name: "no header control: nothing to strip", given: `{"abort": {"percentage": 1}}`, want: nil},
+		{name: "header control disabled everywhere", given: `{"header_control": {"enabled": false, "token_header": "x-key"},
+			"routes": [{"name": "a", "header_control": {"token_header": "x-other"}}]}`, want: nil},
+		{name: "enabled at the top", given: `{"header_control": {"enabled": true, "token_env": "T"}}`,
+			want: append(control, DefaultTokenHeader)},
+		{name: "enabled in one route only, names from every entry", given: `{
+			"header_control": {"enabled": false, "token_env": "T", "token_header": "X-Top"},
+			"routes": [
+				{"name": "off", "disabled": true},
+				{"name": "plain"},
+				{"name": "chaos", "header_control": {"enabled": true, "token_header": "x-chaos"}},
+				{"name": "other", "header_control": {"token_header": "x-other"}},
+				{"name": "again", "header_control": {"token_header": "X-CHAOS"}}]}`,
+			want: append(control, "x-top", "x-chaos", "x-other")},
+		{name: "a route without header control keeps the default name", given: `{
+			"routes": [{"name": "chaos", "header_control": {"enabled": true, "token_env": "T"}}]}`,
+			want: append(control, DefaultTokenHeader)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			routes, err := Parse([]byte(tt.given))
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, StrippedHeaders(routes))
 		})
 	}
 }

@@ -21,5 +21,7 @@
 // faults through the x-steadfast-fault-* headers; those replace the
 // configured request faults for that request only, and are still subject to
 // the match selector and the active windows. Without the token the headers
-// are ignored; the glue strips them before the request goes upstream.
+// are ignored. Whenever any configuration enables header control, the glue
+// strips the control headers and every configured token header from every
+// request it sees, on every route (StrippedHeaders).
 package faults

@@ -36,14 +36,17 @@ type pluginContext struct {
 	// readRoute: the request path asks Envoy for the route name, which the
 	// routes list or the route label of the metrics needs.
 	readRoute bool
-	sched     *plugins.Scheduler
-	metrics   *plugins.Metrics
-	byRoute   map[string]*routeMetrics
-	active    proxywasm.MetricGauge
-	store     plugins.SharedStore
-	now       func() time.Time
-	rnd       func() float64
-	env       func(string) (string, bool)
+	// strip lists the headers removed from every request (StrippedHeaders):
+	// nil unless some configuration enables header control.
+	strip   []string
+	sched   *plugins.Scheduler
+	metrics *plugins.Metrics
+	byRoute map[string]*routeMetrics
+	active  proxywasm.MetricGauge
+	store   plugins.SharedStore
+	now     func() time.Time
+	rnd     func() float64
+	env     func(string) (string, bool)
 }
 
 // routeMetrics are one route's counters, defined on its first request.
@@ -73,6 +76,7 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 	}
 	p.routes = routes
 	p.readRoute = len(routes.Names()) > 0 || routes.Default.RouteLabel()
+	p.strip = StrippedHeaders(routes)
 	p.sched = plugins.NewHostScheduler(p.now)
 	p.metrics = plugins.NewMetrics(RootID)
 	p.byRoute = map[string]*routeMetrics{}
@@ -131,6 +135,19 @@ type stream struct {
 var _ types.HttpContext = (*stream)(nil)
 
 func (s *stream) OnHttpRequestHeaders(int, bool) types.Action {
+	if s.p.strip == nil {
+		return s.onRequestHeaders()
+	}
+	// Control and token headers never reach the upstream, on any route,
+	// honoured or not; the decision has read them already.
+	action := s.onRequestHeaders()
+	for _, name := range s.p.strip {
+		_ = proxywasm.RemoveHttpRequestHeader(name)
+	}
+	return action
+}
+
+func (s *stream) onRequestHeaders() types.Action {
 	route := unlabelledRoute
 	if s.p.readRoute {
 		route = plugins.RouteName()
@@ -141,11 +158,6 @@ func (s *stream) OnHttpRequestHeaders(int, bool) types.Action {
 	}
 	s.metrics = s.p.routeMetrics(route)
 	s.metrics.requests.Increment(1)
-	if s.cfg.HeaderControlEnabled() {
-		// Control headers never reach the upstream, honoured or not; the
-		// decision below has read them already through hostRequest.
-		defer s.removeControlHeaders()
-	}
 	s.plan = s.cfg.Decide(hostRequest{}, s.p.now(), s.p.rnd)
 	if s.plan.TokenRejected {
 		s.metrics.tokenRejected.Increment(1)
@@ -255,13 +267,6 @@ func (s *stream) sendAbort(a *Abort) bool {
 // record puts the planned faults into filter state for access logs.
 func (s *stream) record() {
 	_ = proxywasm.SetProperty([]string{filterStateKey}, []byte(s.plan.HeaderValue()))
-}
-
-func (s *stream) removeControlHeaders() {
-	for _, name := range ControlHeaders {
-		_ = proxywasm.RemoveHttpRequestHeader(name)
-	}
-	_ = proxywasm.RemoveHttpRequestHeader(s.cfg.TokenHeader())
 }
 
 func (s *stream) OnHttpStreamDone() {

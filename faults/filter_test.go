@@ -2,6 +2,7 @@ package faults
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,9 @@ func testFilter(c *testClock, env map[string]string) plugintest.Filter {
 }
 
 var getReq = [][2]string{{":method", "GET"}, {":path", "/items"}, {":authority", "shop"}}
+
+// getReqWith is getReq followed by more headers.
+func getReqWith(headers ...[2]string) [][2]string { return append(slices.Clone(getReq), headers...) }
 
 func route(name string) plugintest.Property {
 	return plugintest.Property{Path: []string{"xds", "route_name"}, Value: name}
@@ -279,6 +283,49 @@ func TestHeaderControlNeedsTheTokenAndNeverLeaksUpstream(t *testing.T) {
 			assert.False(t, strings.HasPrefix(kv[0], "x-steadfast-fault"), "%s reached upstream (%s)", kv[0], tt.name)
 		}
 	}
+}
+
+func TestControlHeadersAreStrippedOnEveryRoute(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	env := map[string]string{"CHAOS_TOKEN": testToken}
+	// Native only, as above: the Wasm half (in Envoy) is in e2e.
+	h := plugintest.Start(t, testFilter(c, env), plugintest.Native, `{
+		"header_control": {"enabled": false, "token_env": "CHAOS_TOKEN"},
+		"routes": [
+			{"name": "off", "disabled": true},
+			{"name": "chaos", "header_control": {"enabled": true, "token_header": "x-chaos-token"}},
+			{"name": "calm", "abort": {"percentage": 0}}
+		]}`)
+	sent := [][2]string{
+		{HeaderAbort, "503"}, {HeaderAbortGRPC, "14"}, {HeaderAbortPercentage, "100"},
+		{HeaderDelay, "1s"}, {HeaderDelayPercentage, "100"},
+		{DefaultTokenHeader, testToken}, {"x-chaos-token", testToken}, {"x-other", "kept"},
+	}
+	for _, name := range []string{"off", "calm", "unlisted", "chaos"} {
+		require.NoError(t, h.SetProperty([]string{"xds", "route_name"}, []byte(name)))
+		id := h.InitializeHttpContext()
+		action := h.CallOnRequestHeaders(id, getReqWith(sent...), true)
+		if name == "chaos" {
+			require.Equal(t, types.ActionPause, action, "the route with header control honours the token: a delay, then the abort")
+		} else {
+			require.Equal(t, types.ActionContinue, action, "route %s", name)
+		}
+		assert.Equal(t, getReqWith([2]string{"x-other", "kept"}), h.GetCurrentRequestHeaders(id), "route %s", name)
+		h.CompleteHttpContext(id)
+	}
+}
+
+func TestNothingIsStrippedWithoutHeaderControl(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	plugintest.Run(t, testFilter(c, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil), mode,
+			`{"abort":{"percentage":0},"routes":[{"name":"off","disabled":true}]}`, route("off"))
+		id := h.InitializeHttpContext()
+		h.CallOnRequestHeaders(id, getReqWith([2]string{HeaderAbort, "503"}, [2]string{DefaultTokenHeader, "t"}), true)
+		assert.Equal(t, getReqWith([2]string{HeaderAbort, "503"}, [2]string{DefaultTokenHeader, "t"}), h.GetCurrentRequestHeaders(id),
+			"without header control the names mean nothing to the filter")
+		h.CompleteHttpContext(id)
+	})
 }
 
 func TestBadConfigFailsPluginStartNamingTheField(t *testing.T) {
