@@ -33,6 +33,11 @@ const (
 	DefaultSampling = SamplingRandom
 )
 
+// ActiveFaultsLimit is the largest max_active_faults: the size of the shared
+// list of active faults' leases (plugins.MaxLeases), which routes without
+// a cap fill too.
+const ActiveFaultsLimit = plugins.MaxLeases
+
 // MaxDelay bounds every configured delay: fixed, uniform max, log-normal
 // p99 and max, and the log-normal default max of 10 × p99 is cut to it. A
 // longer hold is no latency experiment but a hung request (and it would
@@ -69,7 +74,7 @@ type Config struct {
 	// own faults. Absent: off.
 	HeaderControl *HeaderControl `json:"header_control"`
 	// MaxActiveFaults bounds the faults in progress at once across all
-	// workers. 0: unlimited.
+	// workers and routes, at most ActiveFaultsLimit. 0: no cap.
 	MaxActiveFaults int `json:"max_active_faults"`
 	// Sampling is SamplingRandom or SamplingRequestID. "": DefaultSampling.
 	Sampling string `json:"sampling"`
@@ -229,8 +234,8 @@ func (c *Config) Validate() error {
 	if c.control, err = c.HeaderControl.prepare("header_control"); err != nil {
 		return err
 	}
-	if c.MaxActiveFaults < 0 {
-		return plugins.Errorf("max_active_faults", "must be 0 or more (0: unlimited)")
+	if c.MaxActiveFaults < 0 || c.MaxActiveFaults > ActiveFaultsLimit {
+		return plugins.Errorf("max_active_faults", "must be between 0 (no cap) and %d", ActiveFaultsLimit)
 	}
 	switch c.Sampling {
 	case "", SamplingRandom:
@@ -421,7 +426,7 @@ func (c *Config) ResolveSecrets(lookup func(string) (string, bool)) error {
 func (c *Config) RouteLabel() bool { return c.RouteMetrics == nil || *c.RouteMetrics }
 
 // MaxActive is max_active_faults: the most faults in progress at once
-// across all workers; 0 means unlimited.
+// across all workers and routes; 0 means no cap.
 func (c *Config) MaxActive() int { return c.MaxActiveFaults }
 
 // FaultHeader is the response header that lists the injected faults (see

@@ -178,7 +178,8 @@ func TestParseErrors(t *testing.T) {
 		{name: "token env missing", given: `{"header_control": {"enabled": true}}`, want: "header_control.token_env: is required when header_control.enabled is true"},
 		{name: "token header invalid", given: `{"header_control": {"enabled": true, "token_env": "T", "token_header": "x y"}}`, want: `header_control.token_header: "x y" is not a valid header name`},
 		{name: "token header pseudo", given: `{"header_control": {"enabled": true, "token_env": "T", "token_header": ":path"}}`, want: `header_control.token_header: pseudo-headers cannot be used`},
-		{name: "max active negative", given: `{"max_active_faults": -1}`, want: "max_active_faults: must be 0 or more (0: unlimited)"},
+		{name: "max active negative", given: `{"max_active_faults": -1}`, want: "max_active_faults: must be between 0 (no cap) and 1000"},
+		{name: "max active over the bound", given: `{"max_active_faults": 1001}`, want: "max_active_faults: must be between 0 (no cap) and 1000"},
 		{name: "sampling unknown", given: `{"sampling": "hash"}`, want: `sampling: "hash" is not a sampling mode: use "random" or "request_id"`},
 		{name: "window without days", given: `{"active_windows": [{"days": [], "start": "09:00", "end": "17:00"}]}`, want: "active_windows[0].days: give at least one day"},
 		{name: "window unknown day", given: `{"active_windows": [{"days": ["mon", "Tue"], "start": "09:00", "end": "17:00"}]}`, want: `active_windows[0].days[1]: "Tue" is not a day: use mon, tue, wed, thu, fri, sat or sun`},
@@ -338,6 +339,7 @@ func TestSettings(t *testing.T) {
 			FaultHeader: DefaultFaultHeader,
 		}},
 		{name: "limit", given: `{"max_active_faults": 7}`, want: settings{FaultHeader: DefaultFaultHeader, MaxActive: 7, RouteLabel: true}},
+		{name: "the largest limit", given: `{"max_active_faults": 1000}`, want: settings{FaultHeader: DefaultFaultHeader, MaxActive: ActiveFaultsLimit, RouteLabel: true}},
 		{name: "no route label", given: `{"route_metrics": false}`, want: settings{FaultHeader: DefaultFaultHeader}},
 	}
 	for _, tt := range tests {

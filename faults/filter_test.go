@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/steadfast-proxy/steadfast/plugins"
 	"github.com/steadfast-proxy/steadfast/plugins/plugintest"
 )
 
@@ -57,6 +58,14 @@ func tickUntilResumed(t *testing.T, h *plugintest.Host, c *testClock, id uint32,
 	}
 	t.Fatal("the stream was never resumed")
 	return 0
+}
+
+// gauge is steadfast_faults_active.
+func gauge(t *testing.T, h *plugintest.Host) uint64 {
+	t.Helper()
+	v, err := h.GetGaugeMetric("steadfast_faults_active")
+	require.NoError(t, err)
+	return v
 }
 
 func counter(t *testing.T, h *plugintest.Host, name string) uint64 {
@@ -368,17 +377,205 @@ func TestMaxActiveFaultsOverflowPassesUntouched(t *testing.T) {
 		}
 		assert.Equal(t, []types.Action{types.ActionPause, types.ActionPause, types.ActionContinue}, got)
 		assert.Equal(t, uint64(1), counter(t, h, "steadfast_faults_overflow_total.route.api"))
+		assert.Equal(t, uint64(2), gauge(t, h))
 
-		h.CompleteHttpContext(ids[0]) // frees a slot
+		h.CompleteHttpContext(ids[0]) // the client left: its slot is free
+		assert.Equal(t, uint64(1), gauge(t, h))
 		id := h.InitializeHttpContext()
 		assert.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, getReq, true))
-		gauge, err := h.GetGaugeMetric("steadfast_faults_active")
-		require.NoError(t, err)
-		assert.Equal(t, uint64(2), gauge)
+		assert.Equal(t, uint64(2), gauge(t, h))
 		for _, id := range append(ids[1:], id) {
 			h.CompleteHttpContext(id)
 		}
+		assert.Equal(t, uint64(0), gauge(t, h))
 	})
+}
+
+// TestSlotsAreFreedWhenTheLastPlannedFaultHasRun holds one slot
+// (max_active_faults 1) and checks when the next request can have it.
+func TestSlotsAreFreedWhenTheLastPlannedFaultHasRun(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	ok := [][2]string{{":status", "200"}}
+	tests := []struct {
+		name   string
+		config string
+		// run takes the first request through its planned faults, checking
+		// on the way that the slot is held, and leaves the stream open.
+		run func(t *testing.T, h *plugintest.Host, id uint32, held func() bool)
+	}{
+		{name: "request abort: after the local reply",
+			config: `{"abort":{"percentage":100},"max_active_faults":1}`,
+			run: func(t *testing.T, h *plugintest.Host, id uint32, held func() bool) {
+				require.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, getReq, true))
+				require.NotNil(t, h.GetSentLocalResponse(id))
+			}},
+		{name: "request delay: when the delay ends, before the upstream answers",
+			config: `{"delay":{"percentage":100,"fixed":"20ms"},"max_active_faults":1}`,
+			run: func(t *testing.T, h *plugintest.Host, id uint32, held func() bool) {
+				require.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, getReq, true))
+				require.True(t, held(), "held during the delay")
+				tickUntilResumed(t, h, c, id, 5*time.Millisecond)
+			}},
+		{name: "request delay then abort: after the local reply",
+			config: `{"delay":{"percentage":100,"fixed":"20ms"},"abort":{"percentage":100},"max_active_faults":1}`,
+			run: func(t *testing.T, h *plugintest.Host, id uint32, held func() bool) {
+				require.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, getReq, true))
+				for i := 0; i < 5000 && h.GetSentLocalResponse(id) == nil; i++ {
+					require.True(t, held(), "held during the delay")
+					c.t = c.t.Add(time.Millisecond)
+					h.Tick()
+				}
+				require.NotNil(t, h.GetSentLocalResponse(id))
+			}},
+		{name: "request delay and response delay: when the response delay ends",
+			config: `{"delay":{"percentage":100,"fixed":"20ms"},"response":{"delay":{"percentage":100,"fixed":"20ms"}},"max_active_faults":1}`,
+			run: func(t *testing.T, h *plugintest.Host, id uint32, held func() bool) {
+				require.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, getReq, true))
+				tickUntilResumed(t, h, c, id, 5*time.Millisecond)
+				require.True(t, held(), "held while the upstream answers: a response fault is still planned")
+				require.Equal(t, types.ActionPause, h.CallOnResponseHeaders(id, ok, false))
+				require.True(t, held(), "held during the response delay")
+				tickUntilResumed(t, h, c, id, 5*time.Millisecond)
+			}},
+		{name: "response abort: after the local reply",
+			config: `{"response":{"abort":{"percentage":100,"http_status":502}},"max_active_faults":1}`,
+			run: func(t *testing.T, h *plugintest.Host, id uint32, held func() bool) {
+				require.Equal(t, types.ActionContinue, h.CallOnRequestHeaders(id, getReq, true))
+				require.True(t, held(), "held while the upstream answers")
+				require.Equal(t, types.ActionPause, h.CallOnResponseHeaders(id, ok, false))
+				require.NotNil(t, h.GetSentLocalResponse(id))
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plugintest.Run(t, testFilter(c, nil), func(t *testing.T, mode plugintest.Mode) {
+				h := plugintest.Start(t, testFilter(c, nil), mode, tt.config, route("api"))
+				held := func() bool {
+					// Another request, left alone: overflow while the slot is held.
+					before := counter(t, h, "steadfast_faults_overflow_total.route.api")
+					id := h.InitializeHttpContext()
+					h.CallOnRequestHeaders(id, getReq, true)
+					h.CompleteHttpContext(id)
+					return counter(t, h, "steadfast_faults_overflow_total.route.api") > before
+				}
+				first := h.InitializeHttpContext()
+				tt.run(t, h, first, held)
+				assert.Equal(t, uint64(0), gauge(t, h), "the first request's stream is still open, its slot free")
+				assert.False(t, held())
+				h.CompleteHttpContext(first)
+			})
+		})
+	}
+}
+
+// leases is the shared list of active faults' leases, as another worker's
+// VM sees it.
+func leases() plugins.Leases { return plugins.Leases{Store: plugins.HostShared, Key: activeKey} }
+
+func TestUncappedRoutesCountTowardTheCap(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	plugintest.Run(t, testFilter(c, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil), mode, `{
+			"delay": {"percentage": 100, "fixed": "1h"},
+			"routes": [{"name": "capped", "max_active_faults": 2}]}`)
+		send := func(name string) types.Action {
+			require.NoError(t, h.SetProperty([]string{"xds", "route_name"}, []byte(name)))
+			return h.CallOnRequestHeaders(h.InitializeHttpContext(), getReq, true)
+		}
+		assert.Equal(t, types.ActionPause, send("free"))
+		assert.Equal(t, types.ActionPause, send("free"))
+		assert.Equal(t, uint64(2), gauge(t, h))
+		assert.Equal(t, types.ActionContinue, send("capped"), "two faults are active already, on the route without a cap")
+		assert.Equal(t, uint64(1), counter(t, h, "steadfast_faults_overflow_total.route.capped"))
+		assert.Equal(t, types.ActionPause, send("free"), "a route without a cap has none")
+	})
+}
+
+func TestLeasesOfOtherVMsCountUntilTheyExpire(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	plugintest.Run(t, testFilter(c, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil), mode, `{"delay":{"percentage":100,"fixed":"1h"},"max_active_faults":2}`, route("api"))
+		// Another worker's VM took a slot and trapped before it gave it back;
+		// a third took one whose lease has expired since.
+		far := time.Unix(1<<32, 0)
+		require.NoError(t, leases().Acquire(1, far, 2, time.Unix(0, 0)))
+		require.NoError(t, leases().Acquire(2, time.Unix(1, 0), 2, time.Unix(0, 0)))
+
+		id := h.InitializeHttpContext()
+		assert.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, getReq, true), "the expired lease does not count")
+		assert.Equal(t, uint64(2), gauge(t, h), "the gauge counts the other VM's lease")
+		assert.Equal(t, types.ActionContinue, h.CallOnRequestHeaders(h.InitializeHttpContext(), getReq, true), "the live lease counts")
+		assert.Equal(t, uint64(1), counter(t, h, "steadfast_faults_overflow_total.route.api"))
+
+		h.CompleteHttpContext(id)
+		assert.Equal(t, uint64(1), gauge(t, h))
+		assert.Equal(t, 0, leases().Live(far), "the trapped VM's slot frees itself")
+	})
+}
+
+func TestLeaseExpiresLeaseSlackAfterThePlannedDelays(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	// Native only: the module under wazero reads its own clock.
+	h := plugintest.Start(t, testFilter(c, nil), plugintest.Native,
+		`{"delay":{"percentage":100,"fixed":"20ms"},"response":{"delay":{"percentage":100,"fixed":"30ms"}}}`)
+	start := c.t
+	require.Equal(t, types.ActionPause, h.CallOnRequestHeaders(h.InitializeHttpContext(), getReq, true))
+	expiry := start.Add(50*time.Millisecond + LeaseSlack)
+	assert.Equal(t, 1, leases().Live(expiry.Add(-time.Nanosecond)))
+	assert.Equal(t, 0, leases().Live(expiry))
+}
+
+func TestUncappedFaultsBeyondTheListRunUnrecorded(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	plugintest.Run(t, testFilter(c, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil), mode, `{
+			"abort": {"percentage": 100},
+			"routes": [{"name": "capped", "max_active_faults": 1000}]}`)
+		far := time.Unix(1<<32, 0)
+		for id := range uint64(plugins.MaxLeases) {
+			require.NoError(t, leases().Acquire(id+1, far, plugins.MaxLeases, time.Unix(0, 0)))
+		}
+		status := func(name string) uint32 {
+			require.NoError(t, h.SetProperty([]string{"xds", "route_name"}, []byte(name)))
+			id := h.InitializeHttpContext()
+			h.CallOnRequestHeaders(id, getReq, true)
+			defer h.CompleteHttpContext(id)
+			if r := h.GetSentLocalResponse(id); r != nil {
+				return r.StatusCode
+			}
+			return 0
+		}
+		assert.Equal(t, uint32(503), status("free"), "no cap: injected all the same")
+		assert.Equal(t, uint64(1), counter(t, h, "steadfast_faults_unrecorded_total.route.free"))
+		assert.Equal(t, uint32(0), status("capped"), "at its cap")
+		assert.Equal(t, uint64(1), counter(t, h, "steadfast_faults_overflow_total.route.capped"))
+		assert.Equal(t, plugins.MaxLeases, leases().Live(time.Unix(0, 0)))
+	})
+}
+
+// failingStore refuses every read and write, as a host whose shared data
+// is unavailable.
+type failingStore struct{}
+
+func (failingStore) Get(string) ([]byte, uint32, error) {
+	return nil, 0, types.ErrorStatusBadArgument
+}
+func (failingStore) Set(string, []byte, uint32) error { return types.ErrorStatusBadArgument }
+
+func TestFaultsFailOpenWhenTheListIsUnavailable(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	f := testFilter(c, nil)
+	factory := f.Factory
+	f.Factory = func(id uint32) types.PluginContext {
+		p := factory(id).(*pluginContext)
+		p.store = failingStore{}
+		return p
+	}
+	h := plugintest.Start(t, f, plugintest.Native, `{"abort":{"percentage":100}}`, route("api"))
+	id := h.InitializeHttpContext()
+	assert.Equal(t, types.ActionContinue, h.CallOnRequestHeaders(id, getReq, true))
+	assert.Nil(t, h.GetSentLocalResponse(id), "no fault when it cannot be counted")
+	assert.Equal(t, uint64(1), counter(t, h, "steadfast_faults_overflow_total.route.api"))
 }
 
 func BenchmarkRequestPath(b *testing.B) {
