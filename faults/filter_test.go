@@ -349,6 +349,9 @@ func TestBadConfigFailsPluginStartNamingTheField(t *testing.T) {
 		{`{"delay":{"percentage":1,"fixed":"soon"}}`, "delay.fixed"},
 		{`{"delay":{"percentage":1,"pareto":{}}}`, "delay.pareto: unknown field"},
 		{`{"header_control":{"enabled":true,"token_env":"NOT_SET_ANYWHERE"}}`, "header_control.token_env"},
+		{`{"routes":[{"name":"api","abort":{"percentage":1,"percentage":100}}]}`, `routes[0].abort: duplicate key "percentage"`},
+		{`{"delay":{"percentage":1,"fixed":"1000000h"}}`, "delay.fixed: must be at most 1h"},
+		{`{"max_active_faults":1001}`, "max_active_faults: must be between 0 (no cap) and 1000"},
 	}
 	plugintest.Run(t, testFilter(c, nil), func(t *testing.T, mode plugintest.Mode) {
 		for _, tt := range tests {
