@@ -516,6 +516,7 @@ func TestFaultsClientGoneDuringDelay(t *testing.T) {
 	assert.Empty(t, resp.Header.Values(faultMarker))
 
 	// Past the delays, the requests that were dropped never went upstream.
+	// An absence has no condition to poll: wait out the delays.
 	time.Sleep(time.Until(last.Add(delay + 300*time.Millisecond)))
 	assert.Equal(t, []string{"/fast"}, upstreamPaths(up))
 	assert.Equal(t, http.StatusOK, harness.Get(t, envoy.URL("/fast")).Status)
