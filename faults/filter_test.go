@@ -60,6 +60,20 @@ func tickUntilResumed(t *testing.T, h *plugintest.Host, c *testClock, id uint32,
 	return 0
 }
 
+// statusOn sends getReq on the named route and ends the stream: the status
+// of the filter's local reply, or 0 when the request went on.
+func statusOn(t *testing.T, h *plugintest.Host, route string) uint32 {
+	t.Helper()
+	require.NoError(t, h.SetProperty([]string{"xds", "route_name"}, []byte(route)))
+	id := h.InitializeHttpContext()
+	h.CallOnRequestHeaders(id, getReq, true)
+	defer h.CompleteHttpContext(id)
+	if r := h.GetSentLocalResponse(id); r != nil {
+		return r.StatusCode
+	}
+	return 0
+}
+
 // gauge is steadfast_faults_active.
 func gauge(t *testing.T, h *plugintest.Host) uint64 {
 	t.Helper()
@@ -207,19 +221,9 @@ func TestRoutesDisableAndOverride(t *testing.T) {
 				{"name": "health", "disabled": true},
 				{"name": "api-*", "abort": {"http_status": 429}}
 			]}`)
-		status := func(routeName string) uint32 {
-			require.NoError(t, h.SetProperty([]string{"xds", "route_name"}, []byte(routeName)))
-			id := h.InitializeHttpContext()
-			h.CallOnRequestHeaders(id, getReq, true)
-			defer h.CompleteHttpContext(id)
-			if r := h.GetSentLocalResponse(id); r != nil {
-				return r.StatusCode
-			}
-			return 0
-		}
-		assert.Equal(t, uint32(0), status("health"))
-		assert.Equal(t, uint32(429), status("api-v1"))
-		assert.Equal(t, uint32(503), status("other"))
+		assert.Equal(t, uint32(0), statusOn(t, h, "health"))
+		assert.Equal(t, uint32(429), statusOn(t, h, "api-v1"))
+		assert.Equal(t, uint32(503), statusOn(t, h, "other"))
 	})
 }
 
@@ -538,19 +542,9 @@ func TestUncappedFaultsBeyondTheListRunUnrecorded(t *testing.T) {
 		for id := range uint64(plugins.MaxLeases) {
 			require.NoError(t, leases().Acquire(id+1, far, plugins.MaxLeases, time.Unix(0, 0)))
 		}
-		status := func(name string) uint32 {
-			require.NoError(t, h.SetProperty([]string{"xds", "route_name"}, []byte(name)))
-			id := h.InitializeHttpContext()
-			h.CallOnRequestHeaders(id, getReq, true)
-			defer h.CompleteHttpContext(id)
-			if r := h.GetSentLocalResponse(id); r != nil {
-				return r.StatusCode
-			}
-			return 0
-		}
-		assert.Equal(t, uint32(503), status("free"), "no cap: injected all the same")
+		assert.Equal(t, uint32(503), statusOn(t, h, "free"), "no cap: injected all the same")
 		assert.Equal(t, uint64(1), counter(t, h, "steadfast_faults_unrecorded_total.route.free"))
-		assert.Equal(t, uint32(0), status("capped"), "at its cap")
+		assert.Equal(t, uint32(0), statusOn(t, h, "capped"), "at its cap")
 		assert.Equal(t, uint64(1), counter(t, h, "steadfast_faults_overflow_total.route.capped"))
 		assert.Equal(t, plugins.MaxLeases, leases().Live(time.Unix(0, 0)))
 	})
