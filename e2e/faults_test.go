@@ -209,55 +209,67 @@ func TestFaultsFixedDelay(t *testing.T) {
 	assert.Equal(t, uint64(20), envoy.Stat("wasmcustom.steadfast_faults_delays_injected_total.route.slow.kind.request"))
 }
 
-// TestFaultsMaxActiveAcrossWorkers fires requests together on separate
-// connections, so both workers' VMs see them, while each fault holds its
-// slot for a second: only max_active_faults of them may be delayed, and
-// the others pass at once, unmarked, counted as overflow.
+// TestFaultsMaxActiveAcrossWorkers fires requests together at a fresh
+// Envoy on separate connections, so both workers' VMs see them, while each
+// fault holds its slot for its delay: exactly max_active_faults of them are
+// delayed, and the others pass at once, unmarked, counted as overflow. The
+// upstream is slow, and a slot is free again as soon as its delay ends,
+// while its request is still at the upstream: then as many new requests as
+// slots are all delayed.
 func TestFaultsMaxActiveAcrossWorkers(t *testing.T) {
 	const (
 		requests  = 30
 		maxActive = 3
-		delay     = time.Second
+		delay     = 2 * time.Second
+		upstream  = time.Second // the upstream's own time on /slow
 	)
-	envoy, up := faultsEnvoy{Config: `{"delay":{"percentage":100,"fixed":"1s"},"max_active_faults":3}`}.start(t)
+	envoy, up := faultsEnvoy{Config: `{"delay":{"percentage":100,"fixed":"2s"},"max_active_faults":3}`}.start(t)
+	active := func() uint64 { return envoy.Stat("wasmcustom.steadfast_faults_active") }
+	slow := envoy.URL("/slow?sleep=1s")
 
-	outs := sendTogether(requests, func(int) outcome { return send(context.Background(), nil, envoy.URL("/items"), "") })
-	requireNoErrors(t, outs)
+	start := time.Now()
+	burst := make(chan []outcome, 1)
+	go func() {
+		burst <- sendTogether(requests, func(int) outcome { return send(context.Background(), nil, slow, "") })
+	}()
+	// Every request reaches the upstream: the overflow at once, the delayed
+	// ones when their delay ends, which frees their slots.
+	eventually(t, delay+2*time.Second, func() bool { return up.Count() == requests },
+		"%d of %d requests reached the upstream", up.Count(), requests)
+	freed := time.Now()
+	assert.Zero(t, active(), "the delays are over: no slot is held while the upstream works")
+	again := sendTogether(maxActive, func(int) outcome { return send(context.Background(), nil, envoy.URL("/fast"), "") })
+	outs := <-burst
+	requireNoErrors(t, append(outs, again...))
 
 	var delayed, passed int
 	for i, o := range outs {
 		require.Equal(t, http.StatusOK, o.Status, "request %d", i)
 		switch o.Header.Get(faultMarker) {
-		case "delay=1s":
+		case "delay=2s":
 			delayed++
-			assert.GreaterOrEqual(t, o.Latency, delay, "request %d is marked delayed", i)
+			assert.GreaterOrEqual(t, o.Latency, delay+upstream, "request %d is marked delayed", i)
+			assert.True(t, freed.Before(start.Add(o.Latency)), "request %d was still at the upstream when its slot was taken again", i)
 		case "":
 			passed++
-			assert.Less(t, o.Latency, delay, "request %d is unmarked but was held", i)
+			assert.Less(t, o.Latency, delay+upstream, "request %d is unmarked but was held", i)
 		default:
 			t.Errorf("request %d: marker %q", i, o.Header.Get(faultMarker))
 		}
 	}
 	t.Logf("%d delayed, %d passed", delayed, passed)
-	assert.LessOrEqual(t, delayed, maxActive, "more faults at once than max_active_faults")
-	assert.GreaterOrEqual(t, delayed, 1)
-	assert.Equal(t, requests, up.Count())
+	assert.Equal(t, maxActive, delayed, "faults at once under max_active_faults")
+	for i, o := range again {
+		assert.Equal(t, "delay=2s", o.Header.Get(faultMarker), "request %d sent once the delays had ended", i)
+	}
 
 	stats := envoy.Stats()
 	assert.Equal(t, uint64(passed), stats["wasmcustom.steadfast_faults_overflow_total.route.api"])
-	assert.Equal(t, uint64(delayed), stats["wasmcustom.steadfast_faults_delays_injected_total.route.api.kind.request"])
+	assert.Equal(t, uint64(delayed+maxActive), stats["wasmcustom.steadfast_faults_delays_injected_total.route.api.kind.request"])
 	for _, w := range workerConnections(t, stats) {
 		assert.Positive(t, w, "every worker accepted connections: %v", workerConnections(t, stats))
 	}
-	eventually(t, 2*time.Second, func() bool { return envoy.Stat("wasmcustom.steadfast_faults_active") == 0 },
-		"steadfast_faults_active is %d, not back to 0", envoy.Stat("wasmcustom.steadfast_faults_active"))
-
-	// Every slot was given back: as many requests as slots are all delayed.
-	again := sendTogether(maxActive, func(int) outcome { return send(context.Background(), nil, envoy.URL("/items"), "") })
-	requireNoErrors(t, again)
-	for i, o := range again {
-		assert.Equal(t, "delay=1s", o.Header.Get(faultMarker), "request %d after the burst", i)
-	}
+	eventually(t, 2*time.Second, func() bool { return active() == 0 }, "steadfast_faults_active is %d, not back to 0", active())
 }
 
 // workerConnections is the number of connections each Envoy worker
@@ -312,8 +324,9 @@ func TestFaultsHeaderControlNeedsTheToken(t *testing.T) {
 		assert.Empty(t, leaked())
 	})
 	for name, headers := range map[string][]string{
-		"a wrong token": {"x-steadfast-fault-abort", "429", "x-steadfast-fault-token", "guess"},
-		"no token":      {"x-steadfast-fault-abort", "429", "x-steadfast-fault-delay", "1s"},
+		"a wrong token":         {"x-steadfast-fault-abort", "429", "x-steadfast-fault-token", "guess"},
+		"no token":              {"x-steadfast-fault-abort", "429", "x-steadfast-fault-delay", "1s"},
+		"the token given twice": {"x-steadfast-fault-abort", "429", "x-steadfast-fault-token", token, "x-steadfast-fault-token", token},
 	} {
 		t.Run(name+" is ignored and stripped", func(t *testing.T) {
 			before := up.Count()
@@ -326,6 +339,61 @@ func TestFaultsHeaderControlNeedsTheToken(t *testing.T) {
 		})
 	}
 	assert.NotContains(t, envoy.Log(), token, "the token never reaches the log")
+	assert.Equal(t, uint64(2), envoy.Stat("wasmcustom.steadfast_faults_token_rejected_total.route.api"),
+		"the wrong token and the repeated one")
+}
+
+// TestFaultsControlHeadersNeverReachTheUpstream sends the control headers
+// and the token headers, with the right token, to routes where the filter
+// honours them and to routes where it does not (off by the routes list,
+// header control off): the upstream never sees them.
+func TestFaultsControlHeadersNeverReachTheUpstream(t *testing.T) {
+	const token = "s3cret-chaos-token"
+	envoy, up := faultsEnvoy{
+		Config: `{"header_control":{"enabled":true,"token_env":"CHAOS_TOKEN"},"routes":[
+			{"name":"off","disabled":true},
+			{"name":"plain","header_control":{"enabled":false}},
+			{"name":"team","header_control":{"token_header":"x-team-token"}}]}`,
+		Env: map[string]string{"CHAOS_TOKEN": token},
+		Routes: []harness.Route{
+			{Name: "off", Prefix: "/off", Cluster: "app"},
+			{Name: "plain", Prefix: "/plain", Cluster: "app"},
+			{Name: "team", Prefix: "/team", Cluster: "app"},
+			{Name: "api", Prefix: "/", Cluster: "app"},
+		},
+	}.start(t)
+	sent := []string{
+		"x-steadfast-fault-delay", "20ms", "x-steadfast-fault-delay-percentage", "100",
+		"x-steadfast-fault-abort-percentage", "0", "x-steadfast-fault-abort", "503", "x-steadfast-fault-abort-grpc", "14",
+		"x-steadfast-fault-token", token, "x-team-token", token, "x-kept", "yes",
+	}
+	tests := []struct {
+		path   string
+		marker string // the honoured delay, or none
+	}{
+		{path: "/off", marker: ""},
+		{path: "/plain", marker: ""},
+		{path: "/team", marker: "delay=20ms"},
+		{path: "/api", marker: "delay=20ms"},
+	}
+	for _, tt := range tests {
+		o := send(context.Background(), nil, envoy.URL(tt.path), "", sent...)
+		require.NoError(t, o.Err, tt.path)
+		require.Equal(t, http.StatusOK, o.Status, tt.path)
+		assert.Equal(t, tt.marker, o.Header.Get(faultMarker), tt.path)
+
+		got := up.Last()
+		require.Equal(t, tt.path, got.Path)
+		var leaked []string
+		for name := range got.Header {
+			if n := strings.ToLower(name); strings.HasPrefix(n, "x-steadfast-fault") || n == "x-team-token" {
+				leaked = append(leaked, n)
+			}
+		}
+		assert.Empty(t, leaked, "%s: reached the upstream", tt.path)
+		assert.Equal(t, "yes", got.Header.Get("x-kept"), tt.path)
+	}
+	assert.Equal(t, len(tests), up.Count())
 }
 
 func TestFaultsRoutesDisabledByNameAndByEnvoy(t *testing.T) {
@@ -402,13 +470,17 @@ func TestFaultsBadConfigIsRejectedNamingTheField(t *testing.T) {
 		{"percentage out of range", `{"abort":{"percentage":150}}`, "abort.percentage: must be between 0 and 100"},
 		{"token variable missing", `{"header_control":{"enabled":true,"token_env":"NO_SUCH_TOKEN"}}`,
 			"header_control.token_env: environment variable NO_SUCH_TOKEN is not set or empty"},
+		{"token too short", `{"header_control":{"enabled":true,"token_env":"SHORT_TOKEN"}}`,
+			"header_control.token_env: the token in environment variable SHORT_TOKEN is shorter than 16 characters"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			const short = "fifteen-chars-x"
 			up := harness.NewUpstream(t, nil)
-			_, err := harness.TryStart(t, faultsEnvoy{Config: tc.config}.config(t, up))
+			_, err := harness.TryStart(t, faultsEnvoy{Config: tc.config, Env: map[string]string{"SHORT_TOKEN": short}}.config(t, up))
 
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
+			assert.NotContains(t, err.Error(), short, "the token's value is never shown")
 		})
 	}
 }
@@ -444,6 +516,7 @@ func TestFaultsClientGoneDuringDelay(t *testing.T) {
 	assert.Empty(t, resp.Header.Values(faultMarker))
 
 	// Past the delays, the requests that were dropped never went upstream.
+	// An absence has no condition to poll: wait out the delays.
 	time.Sleep(time.Until(last.Add(delay + 300*time.Millisecond)))
 	assert.Equal(t, []string{"/fast"}, upstreamPaths(up))
 	assert.Equal(t, http.StatusOK, harness.Get(t, envoy.URL("/fast")).Status)

@@ -1,8 +1,11 @@
 package faults
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/steadfast-proxy/steadfast/plugins"
 )
@@ -23,9 +26,26 @@ const (
 	// DefaultTokenHeader is the request header that carries the header
 	// control token.
 	DefaultTokenHeader = "x-steadfast-fault-token"
+	// MinTokenLength is the shortest header control token, in bytes: a
+	// token that unlocks faults must not be guessable.
+	MinTokenLength = 16
 	// DefaultSampling is the sampling mode without sampling.
 	DefaultSampling = SamplingRandom
 )
+
+// ActiveFaultsLimit is the largest max_active_faults: the size of the shared
+// list of active faults' leases (plugins.MaxLeases), which routes without
+// a cap fill too.
+const ActiveFaultsLimit = plugins.MaxLeases
+
+// MaxDelay bounds every configured delay: fixed, uniform max, log-normal
+// p99 and max, and the log-normal default max of 10 × p99 is cut to it. A
+// longer hold is no latency experiment but a hung request (and it would
+// outlast any sensible max_active_faults lease).
+const MaxDelay = time.Hour
+
+// maxDelayText is MaxDelay as configuration errors and the README write it.
+const maxDelayText = "1h"
 
 // Sampling modes.
 const (
@@ -54,7 +74,7 @@ type Config struct {
 	// own faults. Absent: off.
 	HeaderControl *HeaderControl `json:"header_control"`
 	// MaxActiveFaults bounds the faults in progress at once across all
-	// workers. 0: unlimited.
+	// workers and routes, at most ActiveFaultsLimit. 0: no cap.
 	MaxActiveFaults int `json:"max_active_faults"`
 	// Sampling is SamplingRandom or SamplingRequestID. "": DefaultSampling.
 	Sampling string `json:"sampling"`
@@ -94,7 +114,8 @@ type AbortFault struct {
 	Headers map[string]string `json:"headers"`
 }
 
-// DelayFault is a delay, drawn from exactly one of the distributions.
+// DelayFault is a delay, drawn from exactly one of the distributions and
+// never longer than MaxDelay.
 type DelayFault struct {
 	// Percentage of the matching requests to delay. Required.
 	Percentage *plugins.Percent `json:"percentage"`
@@ -121,7 +142,8 @@ type LogNormalDelay struct {
 	Median *plugins.Duration `json:"median"`
 	// P99 is the 99th percentile, at least Median. Required.
 	P99 *plugins.Duration `json:"p99"`
-	// Max clamps the long tail; at least P99. Absent: 10 × P99.
+	// Max clamps the long tail; at least P99. Absent: 10 × P99, at most
+	// MaxDelay.
 	Max *plugins.Duration `json:"max"`
 }
 
@@ -157,14 +179,25 @@ func (f *faultSet) live() bool {
 	return f.abort != nil && f.abortPct > 0 || f.delay != nil && f.delayPct > 0
 }
 
-// control is prepared header control. The token sits behind a pointer so
-// that formatting a Config with %v never prints it.
+// control is prepared header control. Only the token's SHA-256 digest is
+// kept, behind a pointer, so that formatting a Config never prints it.
 type control struct {
 	header string
 	token  *secret // nil until ResolveSecrets
 }
 
-type secret struct{ value []byte }
+// secret is a token's digest. Comparing digests rather than the token
+// itself takes the same time whatever the length of the presented value,
+// so timing tells a client nothing about the token's length either.
+type secret struct{ digest [sha256.Size]byte }
+
+func newSecret(token string) *secret { return &secret{digest: sha256.Sum256([]byte(token))} }
+
+// matches compares presented with the token in constant time.
+func (s *secret) matches(presented string) bool {
+	d := sha256.Sum256([]byte(presented))
+	return subtle.ConstantTimeCompare(d[:], s.digest[:]) == 1
+}
 
 // Parse parses a faults configuration with its per-route overrides (a
 // "routes" list, see plugins.ParseRoutes). Every configuration it returns
@@ -201,8 +234,8 @@ func (c *Config) Validate() error {
 	if c.control, err = c.HeaderControl.prepare("header_control"); err != nil {
 		return err
 	}
-	if c.MaxActiveFaults < 0 {
-		return plugins.Errorf("max_active_faults", "must be 0 or more (0: unlimited)")
+	if c.MaxActiveFaults < 0 || c.MaxActiveFaults > ActiveFaultsLimit {
+		return plugins.Errorf("max_active_faults", "must be between 0 (no cap) and %d", ActiveFaultsLimit)
 	}
 	switch c.Sampling {
 	case "", SamplingRandom:
@@ -287,6 +320,9 @@ func (d *DelayFault) prepare(path string) (*distribution, plugins.Percent, error
 	)
 	switch {
 	case d.Fixed != nil:
+		if err := atMostMaxDelay(plugins.Join(path, "fixed"), *d.Fixed); err != nil {
+			return nil, 0, err
+		}
 		dist = fixed(d.Fixed.Std())
 	case d.Uniform != nil:
 		dist, err = d.Uniform.prepare(plugins.Join(path, "uniform"))
@@ -302,6 +338,9 @@ func (d *DelayFault) prepare(path string) (*distribution, plugins.Percent, error
 func (u *UniformDelay) prepare(path string) (distribution, error) {
 	if u.Max == nil {
 		return distribution{}, plugins.Errorf(plugins.Join(path, "max"), "is required")
+	}
+	if err := atMostMaxDelay(plugins.Join(path, "max"), *u.Max); err != nil {
+		return distribution{}, err
 	}
 	if *u.Max < u.Min {
 		return distribution{}, plugins.Errorf(plugins.Join(path, "max"), "must be at least min (%v)", u.Min.Std())
@@ -322,11 +361,24 @@ func (l *LogNormalDelay) prepare(path string) (distribution, error) {
 	case l.Max != nil && *l.Max < *l.P99:
 		return distribution{}, plugins.Errorf(plugins.Join(path, "max"), "must be at least p99 (%v)", l.P99.Std())
 	}
-	clamp := saturatingMul(l.P99.Std(), 10)
+	if err := atMostMaxDelay(plugins.Join(path, "p99"), *l.P99); err != nil {
+		return distribution{}, err
+	}
+	clamp := min(10*l.P99.Std(), MaxDelay)
 	if l.Max != nil {
+		if err := atMostMaxDelay(plugins.Join(path, "max"), *l.Max); err != nil {
+			return distribution{}, err
+		}
 		clamp = l.Max.Std()
 	}
 	return logNormal(l.Median.Std(), l.P99.Std(), clamp), nil
+}
+
+func atMostMaxDelay(path string, d plugins.Duration) error {
+	if d.Std() > MaxDelay {
+		return plugins.Errorf(path, "must be at most %s", maxDelayText)
+	}
+	return nil
 }
 
 func (h *HeaderControl) prepare(path string) (*control, error) {
@@ -350,19 +402,22 @@ func (h *HeaderControl) prepare(path string) (*control, error) {
 }
 
 // ResolveSecrets reads the header control token from the environment
-// variable named by token_env, through lookup (os.LookupEnv in the filter).
-// It does nothing when header control is off. The token's value never
-// appears in errors.
+// variable named by token_env, through lookup (os.LookupEnv in the filter),
+// and requires at least MinTokenLength bytes of it. It does nothing when
+// header control is off. The token's value never appears in errors.
 func (c *Config) ResolveSecrets(lookup func(string) (string, bool)) error {
 	if c.control == nil {
 		return nil
 	}
 	name := c.HeaderControl.TokenEnv
 	v, ok := lookup(name)
-	if !ok || v == "" {
+	switch {
+	case !ok || v == "":
 		return plugins.Errorf("header_control.token_env", "environment variable %s is not set or empty", name)
+	case len(v) < MinTokenLength:
+		return plugins.Errorf("header_control.token_env", "the token in environment variable %s is shorter than %d characters", name, MinTokenLength)
 	}
-	c.control.token = &secret{value: []byte(v)}
+	c.control.token = newSecret(v)
 	return nil
 }
 
@@ -371,7 +426,7 @@ func (c *Config) ResolveSecrets(lookup func(string) (string, bool)) error {
 func (c *Config) RouteLabel() bool { return c.RouteMetrics == nil || *c.RouteMetrics }
 
 // MaxActive is max_active_faults: the most faults in progress at once
-// across all workers; 0 means unlimited.
+// across all workers and routes; 0 means no cap.
 func (c *Config) MaxActive() int { return c.MaxActiveFaults }
 
 // FaultHeader is the response header that lists the injected faults (see
@@ -379,17 +434,34 @@ func (c *Config) MaxActive() int { return c.MaxActiveFaults }
 func (c *Config) FaultHeader() string { return c.marker }
 
 // HeaderControlEnabled reports whether requests may ask for faults through
-// the control headers; the glue then strips ControlHeaders and TokenHeader
-// from every request before it goes upstream.
+// the control headers.
 func (c *Config) HeaderControlEnabled() bool { return c.control != nil }
 
-// TokenHeader is the request header carrying the header control token, or
-// "" when header control is off.
-func (c *Config) TokenHeader() string {
-	if c.control == nil {
-		return ""
+// StrippedHeaders lists the request headers the filter removes from every
+// request it sees, on every route, whether its route has faults, header
+// control or neither: ControlHeaders and every token header the
+// configuration names, in the top level or any route entry. It is nil when
+// no configuration enables header control, and the filter removes nothing.
+func StrippedHeaders(routes *plugins.Routes[Config]) []string {
+	enabled := false
+	var tokens []string
+	_ = routes.Each(func(c *Config) error {
+		enabled = enabled || c.HeaderControlEnabled()
+		if h := c.HeaderControl; h != nil {
+			name := DefaultTokenHeader
+			if h.TokenHeader != "" {
+				name = strings.ToLower(h.TokenHeader)
+			}
+			if !slices.Contains(tokens, name) {
+				tokens = append(tokens, name)
+			}
+		}
+		return nil
+	})
+	if !enabled {
+		return nil
 	}
-	return c.control.header
+	return append(slices.Clone(ControlHeaders), tokens...)
 }
 
 // requestHeaderName checks a header name the filter reads or writes on

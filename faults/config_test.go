@@ -156,6 +156,12 @@ func TestParseErrors(t *testing.T) {
 		{name: "lognormal without p99", given: `{"delay": {"percentage": 1, "lognormal": {"median": "1s"}}}`, want: "delay.lognormal.p99: is required"},
 		{name: "lognormal p99 below median", given: `{"response": {"delay": {"percentage": 1, "lognormal": {"median": "1s", "p99": "500ms"}}}}`, want: "response.delay.lognormal.p99: must be at least the median (1s)"},
 		{name: "lognormal max below p99", given: `{"delay": {"percentage": 1, "lognormal": {"median": "1s", "p99": "2s", "max": "1500ms"}}}`, want: "delay.lognormal.max: must be at least p99 (2s)"},
+		{name: "fixed delay over 1h", given: `{"delay": {"percentage": 1, "fixed": "1000000h"}}`, want: "delay.fixed: must be at most 1h"},
+		{name: "uniform max over 1h", given: `{"delay": {"percentage": 1, "uniform": {"max": "61m"}}}`, want: "delay.uniform.max: must be at most 1h"},
+		{name: "lognormal p99 over 1h", given: `{"response": {"delay": {"percentage": 1, "lognormal": {"median": "1s", "p99": "1h0m1s"}}}}`, want: "response.delay.lognormal.p99: must be at most 1h"},
+		{name: "lognormal max over 1h", given: `{"delay": {"percentage": 1, "lognormal": {"median": "1s", "p99": "2s", "max": "2h"}}}`, want: "delay.lognormal.max: must be at most 1h"},
+		{name: "duplicate key", given: `{"routes": [{"name": "api", "abort": {"percentage": 1, "percentage": 100}}]}`, want: `routes[0].abort: duplicate key "percentage"`},
+		{name: "number too large", given: `{"max_active_faults": 1e309}`, want: "max_active_faults: must be a whole number"},
 		{name: "methods lower-case", given: `{"match": {"methods": ["GET", "post"]}}`, want: `match.methods[1]: "post" is not an upper-case method such as GET`},
 		{name: "methods empty name", given: `{"match": {"methods": [""]}}`, want: `match.methods[0]: "" is not an upper-case method such as GET`},
 		{name: "path with none", given: `{"match": {"path": {}}}`, want: "match.path: give exactly one of exact, prefix or regex"},
@@ -172,7 +178,8 @@ func TestParseErrors(t *testing.T) {
 		{name: "token env missing", given: `{"header_control": {"enabled": true}}`, want: "header_control.token_env: is required when header_control.enabled is true"},
 		{name: "token header invalid", given: `{"header_control": {"enabled": true, "token_env": "T", "token_header": "x y"}}`, want: `header_control.token_header: "x y" is not a valid header name`},
 		{name: "token header pseudo", given: `{"header_control": {"enabled": true, "token_env": "T", "token_header": ":path"}}`, want: `header_control.token_header: pseudo-headers cannot be used`},
-		{name: "max active negative", given: `{"max_active_faults": -1}`, want: "max_active_faults: must be 0 or more (0: unlimited)"},
+		{name: "max active negative", given: `{"max_active_faults": -1}`, want: "max_active_faults: must be between 0 (no cap) and 1000"},
+		{name: "max active over the bound", given: `{"max_active_faults": 1001}`, want: "max_active_faults: must be between 0 (no cap) and 1000"},
 		{name: "sampling unknown", given: `{"sampling": "hash"}`, want: `sampling: "hash" is not a sampling mode: use "random" or "request_id"`},
 		{name: "window without days", given: `{"active_windows": [{"days": [], "start": "09:00", "end": "17:00"}]}`, want: "active_windows[0].days: give at least one day"},
 		{name: "window unknown day", given: `{"active_windows": [{"days": ["mon", "Tue"], "start": "09:00", "end": "17:00"}]}`, want: `active_windows[0].days[1]: "Tue" is not a day: use mon, tue, wed, thu, fri, sat or sun`},
@@ -233,7 +240,7 @@ func TestParseRouteOverrides(t *testing.T) {
 }
 
 func TestResolveSecrets(t *testing.T) {
-	env := map[string]string{"FAULTS_TOKEN": "s3cret", "EMPTY": ""}
+	env := map[string]string{"FAULTS_TOKEN": testToken, "EMPTY": "", "SHORT": "fifteen-chars-x", "SIXTEEN": "sixteen-chars-xx"}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	tests := []struct {
 		name  string
@@ -245,6 +252,8 @@ func TestResolveSecrets(t *testing.T) {
 		{name: "no header control", given: `{}`, want: ""},
 		{name: "missing", given: `{"header_control": {"enabled": true, "token_env": "NOPE"}}`, want: "header_control.token_env: environment variable NOPE is not set or empty"},
 		{name: "empty", given: `{"header_control": {"enabled": true, "token_env": "EMPTY"}}`, want: "header_control.token_env: environment variable EMPTY is not set or empty"},
+		{name: "too short", given: `{"header_control": {"enabled": true, "token_env": "SHORT"}}`, want: "header_control.token_env: the token in environment variable SHORT is shorter than 16 characters"},
+		{name: "16 characters", given: `{"header_control": {"enabled": true, "token_env": "SIXTEEN"}}`, want: ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -275,7 +284,7 @@ func load(data []byte, lookup func(string) (string, bool)) (*plugins.Routes[Conf
 func TestResolveSecretsPerRoute(t *testing.T) {
 	lookup := func(k string) (string, bool) {
 		if k == "FAULTS_TOKEN" {
-			return "s3cret", true
+			return testToken, true
 		}
 		return "", false
 	}
@@ -293,7 +302,7 @@ func TestResolveSecretsPerRoute(t *testing.T) {
 		fmt.Sprintf("%+v", *routes.Default),
 		fmt.Sprintf("%#v", *routes.Default),
 	} {
-		assert.NotContains(t, s, "s3cret", "the token never shows in formatted output")
+		assert.NotContains(t, s, testToken, "the token never shows in formatted output")
 	}
 }
 
@@ -301,7 +310,6 @@ func TestResolveSecretsPerRoute(t *testing.T) {
 type settings struct {
 	FaultHeader   string
 	HeaderControl bool
-	TokenHeader   string
 	MaxActive     int
 	RouteLabel    bool
 }
@@ -310,7 +318,6 @@ func settingsOf(c *Config) settings {
 	return settings{
 		FaultHeader:   c.FaultHeader(),
 		HeaderControl: c.HeaderControlEnabled(),
-		TokenHeader:   c.TokenHeader(),
 		MaxActive:     c.MaxActive(),
 		RouteLabel:    c.RouteLabel(),
 	}
@@ -325,21 +332,53 @@ func TestSettings(t *testing.T) {
 		{name: "defaults", given: `{}`, want: settings{RouteLabel: true, FaultHeader: DefaultFaultHeader}},
 		{name: "marker header off", given: `{"fault_header": ""}`, want: settings{RouteLabel: true}},
 		{name: "marker header renamed", given: `{"fault_header": "X-Chaos"}`, want: settings{RouteLabel: true, FaultHeader: "x-chaos"}},
-		{name: "token header when enabled", given: `{"header_control": {"enabled": true, "token_env": "T"}}`, want: settings{RouteLabel: true,
-			FaultHeader: DefaultFaultHeader, HeaderControl: true, TokenHeader: DefaultTokenHeader,
+		{name: "header control", given: `{"header_control": {"enabled": true, "token_env": "T"}}`, want: settings{RouteLabel: true,
+			FaultHeader: DefaultFaultHeader, HeaderControl: true,
 		}},
-		{name: "token header renamed", given: `{"header_control": {"enabled": true, "token_env": "T", "token_header": "X-Key"}}`, want: settings{RouteLabel: true,
-			FaultHeader: DefaultFaultHeader, HeaderControl: true, TokenHeader: "x-key",
-		}},
-		{name: "no token header when disabled", given: `{"header_control": {"enabled": false, "token_header": "x-key"}}`, want: settings{RouteLabel: true,
+		{name: "header control disabled", given: `{"header_control": {"enabled": false, "token_header": "x-key"}}`, want: settings{RouteLabel: true,
 			FaultHeader: DefaultFaultHeader,
 		}},
 		{name: "limit", given: `{"max_active_faults": 7}`, want: settings{FaultHeader: DefaultFaultHeader, MaxActive: 7, RouteLabel: true}},
+		{name: "the largest limit", given: `{"max_active_faults": 1000}`, want: settings{FaultHeader: DefaultFaultHeader, MaxActive: ActiveFaultsLimit, RouteLabel: true}},
 		{name: "no route label", given: `{"route_metrics": false}`, want: settings{FaultHeader: DefaultFaultHeader}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			assert.Equal(t, tt.want, settingsOf(parseDefault(t, tt.given)))
+		})
+	}
+}
+
+func TestStrippedHeaders(t *testing.T) {
+	control := []string{HeaderAbort, HeaderAbortGRPC, HeaderAbortPercentage, HeaderDelay, HeaderDelayPercentage}
+	tests := []struct {
+		name  string
+		given string
+		want  []string
+	}{
+		{name: "no header control: nothing to strip", given: `{"abort": {"percentage": 1}}`, want: nil},
+		{name: "header control disabled everywhere", given: `{"header_control": {"enabled": false, "token_header": "x-key"},
+			"routes": [{"name": "a", "header_control": {"token_header": "x-other"}}]}`, want: nil},
+		{name: "enabled at the top", given: `{"header_control": {"enabled": true, "token_env": "T"}}`,
+			want: append(control, DefaultTokenHeader)},
+		{name: "enabled in one route only, names from every entry", given: `{
+			"header_control": {"enabled": false, "token_env": "T", "token_header": "X-Top"},
+			"routes": [
+				{"name": "off", "disabled": true},
+				{"name": "plain"},
+				{"name": "chaos", "header_control": {"enabled": true, "token_header": "x-chaos"}},
+				{"name": "other", "header_control": {"token_header": "x-other"}},
+				{"name": "again", "header_control": {"token_header": "X-CHAOS"}}]}`,
+			want: append(control, "x-top", "x-chaos", "x-other")},
+		{name: "a route without header control keeps the default name", given: `{
+			"routes": [{"name": "chaos", "header_control": {"enabled": true, "token_env": "T"}}]}`,
+			want: append(control, DefaultTokenHeader)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			routes, err := Parse([]byte(tt.given))
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, StrippedHeaders(routes))
 		})
 	}
 }

@@ -2,7 +2,6 @@ package faults
 
 import (
 	"errors"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -21,13 +20,14 @@ const (
 	// HeaderAbortPercentage is the chance of the abort, 0 to 100. Absent: 100.
 	HeaderAbortPercentage = "x-steadfast-fault-abort-percentage"
 	// HeaderDelay asks for a delay: a Go duration such as "250ms" or a
-	// whole number of milliseconds, capped at MaxControlDelay.
+	// whole number of milliseconds, at most MaxControlDelay.
 	HeaderDelay = "x-steadfast-fault-delay"
 	// HeaderDelayPercentage is the chance of the delay, 0 to 100. Absent: 100.
 	HeaderDelayPercentage = "x-steadfast-fault-delay-percentage"
 )
 
-// MaxControlDelay caps the delay a request can ask for.
+// MaxControlDelay is the longest delay a request can ask for; a longer one
+// is malformed, not shortened.
 const MaxControlDelay = 60 * time.Second
 
 // ControlHeaders lists every control header (not the token header, whose
@@ -59,9 +59,12 @@ func (e *ControlError) Error() string {
 // maxErrorValue bounds how much of a client's value an error repeats.
 const maxErrorValue = 32
 
-// ParseControl reads the control headers through h. A malformed value
-// drops the fault it belongs to (a bad abort percentage drops the abort)
-// and is reported in the error, which joins one ControlError per bad
+// ParseControl reads the control headers through h. Values are read
+// strictly: statuses and milliseconds are plain decimal digits, percentages
+// plain digits with an optional fraction (no sign, exponent, hex, Inf or
+// NaN), and a value out of range is malformed, never clamped. A malformed
+// value drops the fault it belongs to (a bad abort percentage drops the
+// abort) and is reported in the error, which joins one ControlError per bad
 // header; the well-formed faults are returned all the same.
 func ParseControl(h func(string) (string, bool)) (Control, error) {
 	c := Control{AbortPercentage: 100, DelayPercentage: 100}
@@ -77,8 +80,8 @@ func ParseControl(h func(string) (string, bool)) (Control, error) {
 	asked, ok := false, true
 	if v, given := h(HeaderAbort); given {
 		asked = true
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 200 || n > 599 {
+		n, valid := parseStatus(v, 200, 599)
+		if !valid {
 			bad(HeaderAbort, v, "is not an HTTP status from 200 to 599")
 			ok = false
 		}
@@ -86,8 +89,8 @@ func ParseControl(h func(string) (string, bool)) (Control, error) {
 	}
 	if v, given := h(HeaderAbortGRPC); given {
 		asked = true
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 0 || n > 16 {
+		n, valid := parseStatus(v, 0, 16)
+		if !valid {
 			bad(HeaderAbortGRPC, v, "is not a gRPC status from 0 to 16")
 			ok = false
 		}
@@ -130,42 +133,60 @@ func ParseControl(h func(string) (string, bool)) (Control, error) {
 	return c, errors.Join(errs...)
 }
 
+// parseStatus reads a status from lo to hi written as plain digits.
+func parseStatus(v string, lo, hi int) (int, bool) {
+	s := strings.TrimSpace(v)
+	if !isDigits(s) || len(s) > 3 {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(s) // three digits at most: no error
+	return n, n >= lo && n <= hi
+}
+
+// parsePercent reads a percentage from 0 to 100 written as plain digits
+// with an optional fraction: "5", "12.5", "0.01".
 func parsePercent(v string) (plugins.Percent, bool) {
-	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil || math.IsNaN(f) || f < 0 || f > 100 {
+	s := strings.TrimSpace(v)
+	whole, frac, dotted := strings.Cut(s, ".")
+	if !isDigits(whole) || dotted && !isDigits(frac) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f > 100 {
 		return 0, false
 	}
 	return plugins.Percent(f), true
 }
 
-// parseControlDelay parses a control delay, capped at MaxControlDelay; a
+// parseControlDelay parses a control delay of at most MaxControlDelay; a
 // non-empty message says why the value is malformed.
 func parseControlDelay(v string) (time.Duration, string) {
 	s := strings.TrimSpace(v)
-	negative := strings.HasPrefix(s, "-")
-	digits := strings.TrimPrefix(s, "-")
+	if strings.HasPrefix(s, "-") {
+		return 0, "must not be negative"
+	}
 	var d time.Duration
-	if isDigits(digits) {
-		ms, err := strconv.ParseUint(digits, 10, 64)
+	if isDigits(s) {
+		ms, err := strconv.ParseUint(s, 10, 64)
 		if err != nil || ms > uint64(MaxControlDelay/time.Millisecond) {
-			d = MaxControlDelay // out of range: more than the cap anyway
-		} else {
-			d = time.Duration(ms) * time.Millisecond
+			return 0, tooLong
 		}
-		if negative && d > 0 {
-			d = -d
-		}
+		d = time.Duration(ms) * time.Millisecond
 	} else {
 		var err error
-		if d, err = time.ParseDuration(s); err != nil {
+		// A sign is no part of a delay, though ParseDuration takes "+1s".
+		if d, err = time.ParseDuration(s); err != nil || strings.HasPrefix(s, "+") {
 			return 0, `is not a duration such as "250ms" or a whole number of milliseconds`
 		}
 	}
-	if d < 0 {
-		return 0, "must not be negative"
+	if d > MaxControlDelay {
+		return 0, tooLong
 	}
-	return min(d, MaxControlDelay), ""
+	return d, ""
 }
+
+// tooLong is the message of a delay over MaxControlDelay.
+const tooLong = "is longer than 60s"
 
 func isDigits(s string) bool {
 	if s == "" {

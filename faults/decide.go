@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"crypto/subtle"
 	"math/rand/v2"
 	"net/netip"
 	"strconv"
@@ -20,6 +19,10 @@ type Request interface {
 	// SourceIP is the downstream address; called only if match.source_cidrs
 	// is set.
 	SourceIP() (netip.Addr, bool)
+	// HeaderCount is how many times a request header, by lower-case name,
+	// is given. It may read every header, so it is called only on the rare
+	// path of a request that presents the right token.
+	HeaderCount(name string) int
 }
 
 // RequestIDHeader is the header request_id sampling hashes.
@@ -43,6 +46,10 @@ type Plan struct {
 	ResponseAbort *Abort        // replace the upstream answer's status/body
 	ResponseDelay time.Duration // hold response headers this long
 	FromHeaders   bool          // the plan came from honoured control headers
+	// TokenRejected: the request presented a header control token that was
+	// refused (wrong, or the token header given more than once); its
+	// control headers were ignored.
+	TokenRejected bool
 }
 
 // Fault kinds, as Plan.Kinds and Plan.HeaderValue name them.
@@ -136,7 +143,9 @@ func (c *Config) Decide(req Request, now time.Time, rnd func() float64) Plan {
 	}
 	s := sampler{req: req, rnd: rnd, byID: c.byRequestID}
 	var p Plan
-	if ctl, ok := c.controlled(req); ok {
+	ctl, token := c.controlled(req)
+	p.TokenRejected = token == tokenRejected
+	if token == tokenHonoured {
 		p.FromHeaders = true
 		if ctl.Abort != nil && ctl.AbortPercentage.Hits(s.draw(saltAbort)) {
 			p.Abort = ctl.Abort
@@ -169,19 +178,33 @@ func (f *faultSet) decide(s *sampler, abortSalt, delaySalt, sampleSalt string) (
 	return abort, delay
 }
 
+// tokenCheck is what became of a request's header control token.
+type tokenCheck uint8
+
+const (
+	tokenAbsent   tokenCheck = iota // header control off, or no token header
+	tokenRejected                   // a wrong token, or the header given twice
+	tokenHonoured
+)
+
 // controlled returns the request's control headers when header control is
-// on and the request carries the token.
-func (c *Config) controlled(req Request) (Control, bool) {
+// on and the request carries the token, once. Envoy hands a filter only the
+// first value of a repeated header, so a second token header is looked for
+// (reading every header) only once the first value has matched.
+func (c *Config) controlled(req Request) (Control, tokenCheck) {
 	if c.control == nil || c.control.token == nil {
-		return Control{}, false
+		return Control{}, tokenAbsent
 	}
 	got, ok := req.Header(c.control.header)
-	if !ok || subtle.ConstantTimeCompare([]byte(got), c.control.token.value) != 1 {
-		return Control{}, false
+	switch {
+	case !ok:
+		return Control{}, tokenAbsent
+	case !c.control.token.matches(got), req.HeaderCount(c.control.header) != 1:
+		return Control{}, tokenRejected
 	}
 	// Malformed values drop their fault; the glue may parse again to log why.
 	ctl, _ := ParseControl(req.Header)
-	return ctl, true
+	return ctl, tokenHonoured
 }
 
 // sampler hands out the uniform values decisions are made with: from the

@@ -16,10 +16,13 @@ import (
 // notes every call, the way the glue's host calls would happen.
 type fakeRequest struct {
 	headers map[string]string
-	cluster string
-	source  string // "": unknown
-	record  bool
-	calls   []string
+	// repeated counts the extra values of headers given more than once;
+	// Header returns the first, as Envoy does.
+	repeated map[string]int
+	cluster  string
+	source   string // "": unknown
+	record   bool
+	calls    []string
 }
 
 func (r *fakeRequest) Header(name string) (string, bool) {
@@ -28,6 +31,16 @@ func (r *fakeRequest) Header(name string) (string, bool) {
 	}
 	v, ok := r.headers[name]
 	return v, ok
+}
+
+func (r *fakeRequest) HeaderCount(name string) int {
+	if r.record {
+		r.calls = append(r.calls, "all headers")
+	}
+	if _, ok := r.headers[name]; !ok {
+		return 0
+	}
+	return 1 + r.repeated[name]
 }
 
 func (r *fakeRequest) Cluster() string {
@@ -194,7 +207,7 @@ func TestDecideHostCalls(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := parseDefault(t, tt.given)
-			require.NoError(t, c.ResolveSecrets(func(string) (string, bool) { return "s3cret", true }))
+			require.NoError(t, c.ResolveSecrets(func(string) (string, bool) { return testToken, true }))
 			req := get()
 			req.record = true
 			c.Decide(req, monday(12, 0), constant(0))
@@ -305,42 +318,50 @@ func TestDecideHeaderControl(t *testing.T) {
 		"header_control": {"enabled": true, "token_env": "FAULTS_TOKEN"}
 	}`
 	c := parseDefault(t, config)
-	require.NoError(t, c.ResolveSecrets(func(string) (string, bool) { return "s3cret", true }))
+	require.NoError(t, c.ResolveSecrets(func(string) (string, bool) { return testToken, true }))
 	configured := Plan{
 		Abort:         &Abort{HTTPStatus: 500, GRPCStatus: DefaultGRPCStatus, Body: DefaultAbortBody},
 		ResponseDelay: time.Second,
 	}
+	rejected := configured
+	rejected.TokenRejected = true
 	tests := []struct {
-		name  string
-		given map[string]string
-		rnd   float64
-		want  Plan
+		name     string
+		given    map[string]string
+		repeated map[string]int
+		rnd      float64
+		want     Plan
 	}{
 		{name: "no control headers", given: map[string]string{}, want: configured},
 		{name: "control without a token is ignored", given: map[string]string{HeaderAbort: "418"}, want: configured},
-		{name: "control with a wrong token is ignored", given: map[string]string{DefaultTokenHeader: "s3cre", HeaderAbort: "418"}, want: configured},
-		{name: "control replaces the request faults", given: map[string]string{DefaultTokenHeader: "s3cret", HeaderAbort: "418", HeaderDelay: "250"}, want: Plan{
+		{name: "control with a wrong token is ignored", given: map[string]string{DefaultTokenHeader: "a-wrong-token-of-some-length", HeaderAbort: "418"}, want: rejected},
+		{name: "a prefix of the token is wrong", given: map[string]string{DefaultTokenHeader: testToken[:len(testToken)-1], HeaderAbort: "418"}, want: rejected},
+		{name: "the token and more is wrong", given: map[string]string{DefaultTokenHeader: testToken + "x", HeaderAbort: "418"}, want: rejected},
+		{name: "an empty token is wrong", given: map[string]string{DefaultTokenHeader: "", HeaderAbort: "418"}, want: rejected},
+		{name: "the token header given twice is refused", given: map[string]string{DefaultTokenHeader: testToken, HeaderAbort: "418"},
+			repeated: map[string]int{DefaultTokenHeader: 1}, want: rejected},
+		{name: "control replaces the request faults", given: map[string]string{DefaultTokenHeader: testToken, HeaderAbort: "418", HeaderDelay: "250"}, want: Plan{
 			Abort:         &Abort{HTTPStatus: 418, GRPCStatus: DefaultGRPCStatus, Body: DefaultAbortBody},
 			Delay:         250 * time.Millisecond,
 			ResponseDelay: time.Second,
 			FromHeaders:   true,
 		}},
-		{name: "a token alone turns the request faults off", given: map[string]string{DefaultTokenHeader: "s3cret"}, want: Plan{
+		{name: "a token alone turns the request faults off", given: map[string]string{DefaultTokenHeader: testToken}, want: Plan{
 			ResponseDelay: time.Second,
 			FromHeaders:   true,
 		}},
-		{name: "control percentages are sampled", given: map[string]string{DefaultTokenHeader: "s3cret", HeaderAbort: "418", HeaderAbortPercentage: "20",
+		{name: "control percentages are sampled", given: map[string]string{DefaultTokenHeader: testToken, HeaderAbort: "418", HeaderAbortPercentage: "20",
 			HeaderDelay: "1s", HeaderDelayPercentage: "30"}, rnd: 0.25, want: Plan{
 			Delay:         time.Second,
 			ResponseDelay: time.Second,
 			FromHeaders:   true,
 		}},
-		{name: "a malformed value drops its fault only", given: map[string]string{DefaultTokenHeader: "s3cret", HeaderAbort: "4180", HeaderDelay: "1s"}, want: Plan{
+		{name: "a malformed value drops its fault only", given: map[string]string{DefaultTokenHeader: testToken, HeaderAbort: "4180", HeaderDelay: "1s"}, want: Plan{
 			Delay:         time.Second,
 			ResponseDelay: time.Second,
 			FromHeaders:   true,
 		}},
-		{name: "still subject to match", given: map[string]string{":method": "POST", DefaultTokenHeader: "s3cret", HeaderAbort: "418"}, want: Plan{}},
+		{name: "still subject to match", given: map[string]string{":method": "POST", DefaultTokenHeader: testToken, HeaderAbort: "418"}, want: Plan{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -348,10 +369,23 @@ func TestDecideHeaderControl(t *testing.T) {
 			for k, v := range tt.given {
 				req.headers[k] = v
 			}
+			req.repeated = tt.repeated
 			assert.Equal(t, tt.want, c.Decide(req, monday(12, 0), constant(tt.rnd)))
 		})
 	}
 
+	t.Run("headers are counted only once the token matched", func(t *testing.T) {
+		for token, want := range map[string][]string{
+			"a-wrong-token-of-some-length": {"header :method", "header x-steadfast-fault-token"},
+			testToken:                      {"header :method", "header x-steadfast-fault-token", "all headers"},
+		} {
+			req := get()
+			req.headers[DefaultTokenHeader] = token
+			req.record = true
+			c.Decide(req, monday(12, 0), constant(0))
+			assert.Equal(t, want, req.calls[:len(want)], "token %q", token)
+		}
+	})
 	t.Run("an unresolved token honours nothing", func(t *testing.T) {
 		c := parseDefault(t, config)
 		req := get()
@@ -361,9 +395,9 @@ func TestDecideHeaderControl(t *testing.T) {
 	})
 	t.Run("header control alone makes the config live", func(t *testing.T) {
 		c := parseDefault(t, `{"header_control": {"enabled": true, "token_env": "FAULTS_TOKEN", "token_header": "x-key"}}`)
-		require.NoError(t, c.ResolveSecrets(func(string) (string, bool) { return "s3cret", true }))
+		require.NoError(t, c.ResolveSecrets(func(string) (string, bool) { return testToken, true }))
 		req := get()
-		req.headers["x-key"] = "s3cret"
+		req.headers["x-key"] = testToken
 		req.headers[HeaderAbortGRPC] = "4"
 		assert.Equal(t, Plan{
 			Abort:       &Abort{HTTPStatus: DefaultAbortStatus, GRPCStatus: 4, Body: DefaultAbortBody},
@@ -373,7 +407,7 @@ func TestDecideHeaderControl(t *testing.T) {
 	t.Run("header control disabled", func(t *testing.T) {
 		c := parseDefault(t, `{"abort": {"percentage": 0}}`)
 		req := get()
-		req.headers[DefaultTokenHeader] = "s3cret"
+		req.headers[DefaultTokenHeader] = testToken
 		req.headers[HeaderAbort] = "418"
 		assert.Equal(t, Plan{}, c.Decide(req, monday(12, 0), constant(0)))
 	})
@@ -443,3 +477,6 @@ func BenchmarkDecide(b *testing.B) {
 		})
 	}
 }
+
+// testToken is a header control token long enough for MinTokenLength.
+const testToken = "s3cret-chaos-token"

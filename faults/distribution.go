@@ -74,11 +74,3 @@ func (d *distribution) sample(u float64) time.Duration {
 		return d.base
 	}
 }
-
-// saturatingMul is d·n, or the longest duration when that overflows.
-func saturatingMul(d time.Duration, n int64) time.Duration {
-	if d > math.MaxInt64/time.Duration(n) {
-		return math.MaxInt64
-	}
-	return d * time.Duration(n)
-}

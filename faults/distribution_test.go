@@ -57,9 +57,12 @@ func TestLogNormalPercentiles(t *testing.T) {
 	assert.InDelta(t, float64(10*time.Millisecond), float64(d.sample(0.01)), float64(time.Microsecond), "p1 mirrors p99")
 }
 
-func TestLogNormalHugeP99Saturates(t *testing.T) {
-	d := parseDelay(t, `{"lognormal": {"median": "1000000h", "p99": "2000000h"}}`)
-	assert.Equal(t, time.Duration(math.MaxInt64), d.sample(almostOne))
+func TestLogNormalDefaultMaxIsCutToMaxDelay(t *testing.T) {
+	d := parseDelay(t, `{"lognormal": {"median": "10m", "p99": "30m"}}`)
+	assert.Equal(t, MaxDelay, d.sample(almostOne), "10 × p99 would be 5h")
+
+	d = parseDelay(t, `{"lognormal": {"median": "1m", "p99": "1h", "max": "1h"}}`)
+	assert.Equal(t, MaxDelay, d.sample(almostOne), "the longest a configuration can ask for")
 }
 
 func parseDelay(t *testing.T, dist string) distribution {

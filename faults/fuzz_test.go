@@ -2,6 +2,7 @@ package faults
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/steadfast-proxy/steadfast/plugins"
@@ -21,6 +22,9 @@ func FuzzParse(f *testing.F) {
 		`{"active_windows": [{"days": ["fri"], "start": "22:00", "end": "06:00"}], "fault_header": "", "abort": {"percentage": 100}}`,
 		`{"abort": {"percentage": 10}, "routes": [{"name": "api", "abort": {"percentage": 50}}, {"name": "x", "disabled": true}]}`,
 		`{"delay": {"percentage": 1, "lognormal": {"median": "1ns", "p99": "2562047h"}}}`,
+		`{"delay": {"percentage": 1, "lognormal": {"median": "1ns", "p99": "1h"}}}`,
+		`{"delay": {"percentage": 1, "fixed": "1000000h"}}`,
+		`{"abort": {"percentage": 1, "percentage": 2}}`, `{"max_active_faults": 1e309}`,
 		`[]`, `null`, ``, `{"abort": 1}`,
 	} {
 		f.Add([]byte(seed))
@@ -34,9 +38,11 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		_ = routes.Default.ResolveSecrets(func(string) (string, bool) { return "token", true })
+		if err := routes.Default.ResolveSecrets(func(string) (string, bool) { return testToken, true }); err != nil {
+			t.Fatalf("a token of %d characters refused: %v", len(testToken), err)
+		}
 		req := get()
-		req.headers["x-steadfast-fault-token"] = "token"
+		req.headers["x-steadfast-fault-token"] = testToken
 		req.headers[HeaderAbort] = "500"
 		for _, u := range []float64{0, 0.5, almostOne} {
 			p := routes.Default.Decide(req, monday(12, 0), constant(u))
@@ -57,6 +63,9 @@ func checkPlan(t *testing.T, p Plan) {
 	if p.Delay < 0 || p.ResponseDelay < 0 {
 		t.Fatalf("negative delay: %+v", p)
 	}
+	if !p.FromHeaders && p.Delay > MaxDelay || p.ResponseDelay > MaxDelay {
+		t.Fatalf("a configured delay over MaxDelay: %+v", p)
+	}
 }
 
 func FuzzParseControl(f *testing.F) {
@@ -65,15 +74,30 @@ func FuzzParseControl(f *testing.F) {
 	f.Add("99", "17", "-1s", "101", "NaN")
 	f.Add("abc", "x", "1h", "1e2", "-0")
 	f.Add(" 429 ", "0", "99999999999999999999999", "0.001", "Inf")
+	f.Add("+503", "+1", "+1s", "5e1", "0x10")
+	f.Add("0503", "016", "60001", ".5", "5.")
+	f.Add("503.0", "1_0", "61s", "100.0001", "-0")
 	f.Fuzz(func(t *testing.T, abort, grpc, delay, abortPct, delayPct string) {
 		given := map[string]string{
 			HeaderAbort: abort, HeaderAbortGRPC: grpc, HeaderDelay: delay,
 			HeaderAbortPercentage: abortPct, HeaderDelayPercentage: delayPct,
 		}
-		c, _ := ParseControl(func(name string) (string, bool) {
+		c, err := ParseControl(func(name string) (string, bool) {
 			v, ok := given[name]
 			return v, ok && v != ""
 		})
+		for _, v := range []string{abort, grpc} {
+			if c.Abort != nil && v != "" && !controlDigits(v) {
+				t.Fatalf("an abort from status %q, which is not plain digits", v)
+			}
+		}
+		if err == nil {
+			for _, v := range []string{abortPct, delayPct} {
+				if v != "" && strings.Trim(strings.TrimSpace(v), "0123456789.") != "" {
+					t.Fatalf("percentage %q accepted", v)
+				}
+			}
+		}
 		if c.Abort != nil && (c.Abort.HTTPStatus < 200 || c.Abort.HTTPStatus > 599 || c.Abort.GRPCStatus < 0 || c.Abort.GRPCStatus > 16) {
 			t.Fatalf("abort out of range: %+v", c.Abort)
 		}
@@ -86,4 +110,11 @@ func FuzzParseControl(f *testing.F) {
 			}
 		}
 	})
+}
+
+// controlDigits reports whether a control value is plain digits once
+// trimmed, the only spelling of a status.
+func controlDigits(v string) bool {
+	v = strings.TrimSpace(v)
+	return v != "" && strings.Trim(v, "0123456789") == ""
 }

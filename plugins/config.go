@@ -81,17 +81,78 @@ func Decode(data []byte, v any) error {
 	return decodeValue(rv.Elem(), data, "")
 }
 
-// checkJSON trims data and reports empty or malformed JSON.
+// checkJSON trims data and reports empty or malformed JSON, and objects
+// that give a key twice. It checks the syntax only: numbers stay text, so a
+// number that fits no Go type (1e309) is reported by the field that reads
+// it, under that field's path.
 func checkJSON(data []byte) ([]byte, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
 		return nil, &FieldError{Msg: "configuration is empty: expected a JSON object"}
 	}
-	var probe any
-	if err := json.Unmarshal(data, &probe); err != nil {
+	var syntax json.RawMessage
+	if err := json.Unmarshal(data, &syntax); err != nil {
 		return nil, &FieldError{Msg: "invalid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
 	}
+	if err := duplicateKey(data); err != nil {
+		return nil, err
+	}
 	return data, nil
+}
+
+// jsonLevel is an object or list being walked by duplicateKey.
+type jsonLevel struct {
+	path    string
+	keys    map[string]bool // the object's keys so far; nil for a list
+	key     string          // the key of the object's value being read
+	wantKey bool            // the object's next token is a key or its end
+	index   int             // the list's next index
+}
+
+// duplicateKey reports the first object, at any depth, that gives a key
+// twice: encoding/json would silently keep the last value, so a
+// configuration could say two things at once. data must be valid JSON.
+func duplicateKey(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var stack []*jsonLevel
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // io.EOF: valid JSON has no other error
+		}
+		var top *jsonLevel
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if tok == json.Delim('}') || tok == json.Delim(']') {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		if top != nil && top.wantKey {
+			key, _ := tok.(string)
+			if top.keys[key] {
+				return Errorf(top.path, "duplicate key %q", key)
+			}
+			top.keys[key], top.key, top.wantKey = true, key, false
+			continue
+		}
+		path := ""
+		switch {
+		case top == nil:
+		case top.keys != nil:
+			path, top.wantKey = Join(top.path, top.key), true
+		default:
+			path = Index(top.path, top.index)
+			top.index++
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &jsonLevel{path: path, keys: map[string]bool{}, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, &jsonLevel{path: path})
+		}
+	}
 }
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()

@@ -77,13 +77,54 @@ func TestDecodeErrorsNameThePath(t *testing.T) {
 		{name: "element of a list", given: `{"items":[{},{"status":"x"}]}`, want: "items[1].status: must be a whole number"},
 		{name: "map value", given: `{"labels":{"k":1}}`, want: `labels["k"]: must be a string`},
 		{name: "object expected", given: `{"limit":[]}`, want: "limit: must be an object"},
+		{name: "number too large for a float", given: `{"limit":{"percentage":1e309}}`, want: "limit.percentage: must be a number between 0 and 100"},
+		{name: "number too large for an int", given: `{"limit":{"status":1e309}}`, want: "limit.status: must be a whole number"},
+		{name: "number too large in a list", given: `{"items":[{"status":-1e309}]}`, want: "items[0].status: must be a whole number"},
+		{name: "duplicate top-level key", given: `{"name":"a","name":"b"}`, want: `duplicate key "name"`},
+		{name: "duplicate nested key", given: `{"limit":{"percentage":1,"status":503,"percentage":2}}`, want: `limit: duplicate key "percentage"`},
+		{name: "duplicate key in a list element", given: `{"items":[{},{"status":1,"status":1}]}`, want: `items[1]: duplicate key "status"`},
+		{name: "duplicate map key", given: `{"labels":{"k":"v","k":"w"}}`, want: `labels: duplicate key "k"`},
+		{name: "duplicate key written with an escape", given: `{"name":"a","n\u0061me":"b"}`, want: `duplicate key "name"`},
+		{name: "duplicate key in an unknown field", given: `{"extra":{"a":1,"a":1}}`, want: `extra: duplicate key "a"`},
 		{name: "not JSON", given: `{"name":`, want: "invalid JSON: unexpected end of JSON input"},
+		{name: "trailing data", given: `{} {}`, want: "invalid JSON: invalid character '{' after top-level value"},
 		{name: "empty", given: ` `, want: "configuration is empty: expected a JSON object"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got testConfig
 			err := Decode([]byte(tt.given), &got)
+			require.Error(t, err)
+			assert.Equal(t, tt.want, err.Error())
+		})
+	}
+}
+
+func TestDecodeKeepsRepeatedValuesInLists(t *testing.T) {
+	var got testConfig
+	require.NoError(t, Decode([]byte(`{"tags":["x","x"],"items":[{"status":1},{"status":1}],"limit":{"status":2}}`), &got))
+	assert.Equal(t, testConfig{
+		Tags:  []string{"x", "x"},
+		Items: []testLimit{{Status: 1}, {Status: 1}},
+		Limit: &testLimit{Status: 2},
+	}, got, "the same key in sibling objects and the same value twice in a list are no duplicates")
+}
+
+func TestParseRoutesRejectsDuplicateKeys(t *testing.T) {
+	tests := []struct {
+		name  string
+		given string
+		want  string
+	}{
+		{name: "in a route entry", given: `{"routes":[{"name":"a"},{"name":"b","limit":{"percentage":5,"percentage":6}}]}`, want: `routes[1].limit: duplicate key "percentage"`},
+		{name: "a route's name", given: `{"routes":[{"name":"a","name":"b"}]}`, want: `routes[0]: duplicate key "name"`},
+		{name: "disabled twice", given: `{"routes":[{"name":"a","disabled":true,"disabled":false}]}`, want: `routes[0]: duplicate key "disabled"`},
+		{name: "routes twice", given: `{"routes":[],"routes":[{"name":"a"}]}`, want: `duplicate key "routes"`},
+		{name: "a number too large in a route", given: `{"routes":[{"name":"a","limit":{"percentage":1e309}}]}`, want: `routes["a"].limit.percentage: must be a number between 0 and 100`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseRoutes[testConfig]([]byte(tt.given))
 			require.Error(t, err)
 			assert.Equal(t, tt.want, err.Error())
 		})

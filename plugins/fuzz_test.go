@@ -1,6 +1,7 @@
 package plugins
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -12,14 +13,24 @@ func FuzzParseRoutes(f *testing.F) {
 		`{"routes":[{"name":"api-*","limit":{"percentage":50}},{"name":"h","disabled":true}]}`,
 		`{"items":[{"status":1},{"after":"-1s"}]}`,
 		`[1,2]`, `null`, `{"routes":null}`, `{"limit":{"percentage":1e400}}`,
+		`{"limit":{"status":1e309}}`, `{"routes":[{"name":"a","limit":{"percentage":-1e309}}]}`,
+		`{"name":"a","name":"b"}`, `{"limit":{"percentage":1,"percentage":1}}`,
+		`{"routes":[{"name":"a","disabled":true,"disabled":true}]}`, `{"labels":{"k":"v","\u006b":"w"}}`,
+		`{"items":[{"status":1},{"status":1,"after":"1s","after":"2s"}]}`,
 	} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		routes, err := ParseRoutes[testConfig]([]byte(s))
 		if err != nil {
-			if err.Error() == "" {
+			var fe *FieldError
+			switch {
+			case err.Error() == "":
 				t.Fatal("empty error message")
+			case !errors.As(err, &fe):
+				t.Fatalf("not a FieldError: %v", err)
+			case fe.Path == "" && strings.Contains(fe.Msg, "number"):
+				t.Fatalf("a number error without the path of the number: %v", err)
 			}
 			return
 		}

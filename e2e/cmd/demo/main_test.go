@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -46,6 +47,8 @@ func (s *syncBuffer) String() string {
 // TestDemoServesWhatItPrints starts the shipped envoy/demo.yaml as `make run`
 // does and tries what the demo tells a newcomer to try.
 func TestDemoServesWhatItPrints(t *testing.T) {
+	const faultToken = "demo-test-fault-token"
+	t.Setenv("DEMO_FAULT_TOKEN", faultToken)
 	o := options{listen: freePort(t), admin: freePort(t), upstream: freePort(t)}
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
@@ -97,13 +100,31 @@ func TestDemoServesWhatItPrints(t *testing.T) {
 	assert.Greater(t, codes[503], 5, "/flaky aborts about half: %v", codes)
 	assert.Greater(t, codes[200], 5, "/flaky passes about half: %v", codes)
 
-	start := time.Now()
-	status, h := do("GET", "/slow", "")
-	assert.Equal(t, 200, status)
-	assert.Contains(t, h.Get("x-steadfast-fault"), "delay=")
-	assert.Greater(t, time.Since(start), time.Millisecond)
+	// /slow draws a log-normal delay: median 200ms, p99 1s, at most 10s.
+	// Each answer must have waited the delay its marker names; the middle
+	// of the draws must lie within [50ms, 800ms], the distribution's 2.3rd
+	// to 97.7th percentiles (a false alarm about once in 25,000 runs).
+	const slowRequests = 8
+	var delays []time.Duration
+	for range slowRequests {
+		start := time.Now()
+		status, h := do("GET", "/slow", "")
+		waited := time.Since(start)
+		require.Equal(t, 200, status)
+		marker := h.Get("x-steadfast-fault")
+		d, err := time.ParseDuration(strings.TrimPrefix(marker, "delay="))
+		require.NoError(t, err, "marker %q", marker)
+		assert.GreaterOrEqual(t, waited, d, "the answer came before its delay")
+		assert.LessOrEqual(t, d, 10*time.Second, "past the lognormal's max")
+		delays = append(delays, d)
+	}
+	if assert.Len(t, delays, slowRequests) {
+		slices.Sort(delays)
+		assert.GreaterOrEqual(t, delays[slowRequests/2-1], 50*time.Millisecond, "delays %v", delays)
+		assert.LessOrEqual(t, delays[slowRequests/2], 800*time.Millisecond, "delays %v", delays)
+	}
 
-	status, _ = do("GET", "/chaos", "", "x-steadfast-fault-token", demoFaultToken, "x-steadfast-fault-abort", "418")
+	status, _ = do("GET", "/chaos", "", "x-steadfast-fault-token", faultToken, "x-steadfast-fault-abort", "418")
 	assert.Equal(t, 418, status)
 	status, _ = do("GET", "/chaos", "", "x-steadfast-fault-token", "guess", "x-steadfast-fault-abort", "418")
 	assert.Equal(t, 200, status)
