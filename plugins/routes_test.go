@@ -81,7 +81,7 @@ func TestParseRoutesErrors(t *testing.T) {
 }
 
 func TestRoutesEachPrefixesErrors(t *testing.T) {
-	routes, err := ParseRoutes[testConfig]([]byte(`{"name":"top","routes":[{"name":"off","disabled":true},{"name":"api","name":"api"}]}`))
+	routes, err := ParseRoutes[testConfig]([]byte(`{"name":"top","routes":[{"name":"off","disabled":true},{"name":"api"}]}`))
 	require.NoError(t, err)
 	var seen []string
 	err = routes.Each(func(c *testConfig) error {
