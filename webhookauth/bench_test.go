@@ -68,23 +68,27 @@ func BenchmarkVerify(b *testing.B) {
 	}
 }
 
-// BenchmarkCheckAndInsert inserts into a full shard of the default cache,
-// evicting one entry each time.
+// BenchmarkCheckAndInsert inserts into a shard of the default cache as it
+// is with keys spread evenly (about 64 entries), evicting its oldest entry
+// by sequence each time, into a reused buffer as the glue does.
 func BenchmarkCheckAndInsert(b *testing.B) {
-	capacity := ShardCapacity(DefaultReplayCacheSize, DefaultShards)
+	shards := replayShards(DefaultReplayCacheSize)
 	var entries []entry
-	for i := range capacity {
-		entries = append(entries, entry{byte(i), now.Add(time.Duration(i+1) * time.Second)})
+	for i := range maxShardEntries {
+		entries = append(entries, entry{byte(i), now.Add(time.Hour), uint64(1 + i*shards)})
 	}
+	in := Insertion{Expires: now.Add(time.Hour), Now: now, Counted: DefaultReplayCacheSize + 1, CacheSize: DefaultReplayCacheSize}
 	full := shard(entries...)
-	var key [16]byte
+	var dst []byte
 	b.ReportAllocs()
 	i := uint64(0)
 	for b.Loop() {
 		i++
-		binary.BigEndian.PutUint64(key[8:], i)
-		if _, replay := CheckAndInsert(full, key, now.Add(time.Hour), now, capacity); replay {
-			b.Fatal("a new key taken for a replay")
+		binary.BigEndian.PutUint64(in.Key[8:], i)
+		next, replay, evicted := CheckAndInsert(dst, full, in)
+		if replay || evicted != 1 {
+			b.Fatalf("a new key taken for a replay, or %d evictions", evicted)
 		}
+		dst = next
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"crypto/sha256"
-	"encoding/binary"
 	"strconv"
 	"strings"
 	"testing"
@@ -266,38 +265,57 @@ func FuzzVerify(f *testing.F) {
 	})
 }
 
-// FuzzCheckAndInsert feeds arbitrary shard bytes: the next shard always
-// decodes, holds the key, respects the capacity and recognises the replay.
+// FuzzCheckAndInsert feeds arbitrary shard bytes and counters: the input
+// is left alone, and the next shard always decodes, stays within
+// ShardBound, in order of sequence, with only remembered entries, holds the
+// key under the next sequence number and recognises its replay.
 func FuzzCheckAndInsert(f *testing.F) {
-	f.Add(shard(entry{1, now.Add(time.Minute)}, entry{2, now.Add(-time.Minute)}), []byte{1}, int64(60), 2)
-	f.Add([]byte{}, []byte{2}, int64(300), 1)
-	f.Add([]byte{1, 2, 3}, []byte{}, int64(-1), 0)
-	f.Add(shard(entry{3, now}, entry{3, now.Add(time.Hour)}), []byte{3}, int64(1), 156)
-	f.Fuzz(func(t *testing.T, given, keyBytes []byte, expiresIn int64, capacity int) {
-		capacity = capacity % 1024
-		var key [16]byte
-		copy(key[:], keyBytes)
-		expires := now.Add(time.Duration(expiresIn) * time.Second)
-		next, replay := CheckAndInsert(given, key, expires, now, capacity)
+	f.Add(shard(entry{1, now.Add(time.Minute), 5}, entry{2, now.Add(-time.Minute), 6}), []byte{1}, int64(60), uint64(10), 100)
+	f.Add([]byte{}, []byte{2}, int64(300), uint64(0), 1)
+	f.Add([]byte{1, 2, 3}, []byte{}, int64(-1), uint64(1<<63), 0)
+	f.Add(shard(entry{3, now, 9}, entry{3, now.Add(time.Hour), 1}), []byte{3}, int64(1), uint64(9), 10000)
+	f.Add(shardV1(entry{1, now.Add(time.Hour), 0}), []byte{1}, int64(1), uint64(1), 100)
+	f.Fuzz(func(t *testing.T, given, keyBytes []byte, expiresIn int64, counted uint64, size int) {
+		in := Insertion{
+			Expires: now.Add(time.Duration(expiresIn) * time.Second), Now: now,
+			// The glue reads no counter of 2^63 or more (decodeCount).
+			Counted: counted & (1<<63 - 1), CacheSize: size % (1 << 20),
+		}
+		copy(in.Key[:], keyBytes)
+		before := bytes.Clone(given)
+		next, replay, evicted := CheckAndInsert(nil, given, in)
+		if !bytes.Equal(before, given) {
+			t.Fatal("the given shard was modified")
+		}
 		if replay || next == nil {
-			if replay && next != nil {
-				t.Fatal("a replay with a shard to write")
+			if next != nil || evicted != 0 {
+				t.Fatalf("nothing to write, yet a shard of %d bytes and %d evictions", len(next), evicted)
 			}
 			return
 		}
 		entries := shardEntries(next)
-		if entries == nil || len(entries)/entrySize > max(1, capacity) {
-			t.Fatalf("next shard of %d bytes does not decode or exceeds capacity %d", len(next), capacity)
+		if entries == nil || len(entries)/entrySize > ShardBound(in.CacheSize) {
+			t.Fatalf("next shard of %d bytes does not decode or exceeds the bound %d", len(next), ShardBound(in.CacheSize))
 		}
-		last := int64(-1 << 63)
+		if evicted < 0 || evicted > len(shardEntries(given))/entrySize {
+			t.Fatalf("%d evictions from a shard of %d bytes", evicted, len(given))
+		}
+		found, last := false, uint64(0)
 		for i := 0; i < len(entries); i += entrySize {
-			exp := int64(binary.BigEndian.Uint64(entries[i+16 : i+entrySize]))
-			if exp < last {
-				t.Fatal("entries out of order of expiry")
+			e := entries[i : i+entrySize]
+			seq := entrySeq(e)
+			if seq < last || entryExpiry(e) < now.UnixNano() || !in.remembers(seq) {
+				t.Fatalf("entry %d (sequence %d) out of order, expired or forgotten", i/entrySize, seq)
 			}
-			last = exp
+			last = seq
+			if [16]byte(e[:16]) == in.Key {
+				found = found || seq == in.Counted+1 && entryExpiry(e) == in.Expires.UnixNano()
+			}
 		}
-		if _, again := CheckAndInsert(next, key, expires, now, capacity); !again {
+		if !found {
+			t.Fatal("the key is not in the next shard under the next sequence number")
+		}
+		if _, again, _ := CheckAndInsert(nil, next, in); !again {
 			t.Fatal("the inserted key is not recognised")
 		}
 	})
