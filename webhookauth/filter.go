@@ -173,15 +173,23 @@ const (
 // stream is one HTTP request through the filter.
 type stream struct {
 	types.DefaultHttpContext
-	p        *pluginContext
-	id       uint32
-	r        *route
-	state    streamState
-	bodySize int // the buffered body's size, as the last body callback saw it
+	p     *pluginContext
+	id    uint32
+	r     *route
+	state streamState
+	v     *Verifier
+	// bodySize is the buffered body's size as the last body callback saw
+	// it; all of it has been written to v.
+	bodySize int
 }
 
 var _ types.HttpContext = (*stream)(nil)
 
+// OnHttpRequestHeaders removes the marker, then reads the headers once and
+// begins the verification: a delivery its headers already condemn (stale,
+// malformed, ambiguous, too large) is answered before its body arrives.
+// Otherwise the request is held back while the body is hashed as it
+// passes.
 func (s *stream) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
 	s.r = s.p.route(plugins.RouteName())
 	// The marker is the application's proof that the filter ran: a copy
@@ -190,19 +198,38 @@ func (s *stream) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
 	if s.r.cfg == nil {
 		return types.ActionContinue
 	}
-	if endOfStream {
-		return s.verify(nil)
+	headers, err := proxywasm.GetHttpRequestHeaders()
+	if err != nil {
+		// Verified against no headers, the delivery is refused.
+		proxywasm.LogWarnf("steadfast %s: route %q: cannot read the request headers: %v", RootID, s.r.name, err)
 	}
-	if cl, err := proxywasm.GetHttpRequestHeader("content-length"); err == nil {
+	h := Headers(headers)
+	if cl, r := h.get("content-length"); r == ReasonNone {
 		if n, err := strconv.ParseUint(cl, 10, 63); err == nil && n > uint64(s.r.settings.MaxBodyBytes) {
 			return s.refuse(ReasonTooLarge)
 		}
+	}
+	v, reason := s.r.cfg.Begin(h, s.p.now())
+	if reason != ReasonNone {
+		return s.refuse(reason)
+	}
+	s.v = v
+	if endOfStream {
+		return s.finish()
 	}
 	s.state = buffering
 	if err := s.p.sched.Schedule(s.id, s.p.now().Add(s.r.settings.BodyTimeout), s.bodyTimedOut); err != nil {
 		proxywasm.LogWarnf("steadfast %s: cannot arm the body timeout: %v", RootID, err)
 	}
 	return types.ActionPause
+}
+
+// removeHeader removes every copy of a request header (Envoy's removal
+// takes them all).
+func (s *stream) removeHeader(name string) {
+	if err := proxywasm.RemoveHttpRequestHeader(name); err != nil {
+		proxywasm.LogWarnf("steadfast %s: route %q: cannot remove %s: %v", RootID, s.r.name, name, err)
+	}
 }
 
 // bodyTimedOut runs when the body did not arrive within body_timeout.
@@ -215,8 +242,8 @@ func (s *stream) bodyTimedOut() {
 }
 
 // OnHttpRequestBody holds every chunk back (ActionPause makes Envoy buffer
-// it, and bodySize is then the whole body so far) until the last, then
-// verifies the whole body at once.
+// it, and bodySize is then the whole body so far), and hands only the new
+// bytes to the verifier; the last chunk decides.
 func (s *stream) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action {
 	switch s.state {
 	case passing:
@@ -224,15 +251,44 @@ func (s *stream) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action 
 	case refused:
 		return types.ActionPause
 	}
-	s.bodySize = bodySize
 	s.p.bodySeen = true
 	if bodySize > s.r.settings.MaxBodyBytes {
 		return s.refuse(ReasonTooLarge)
 	}
+	if reason := s.readNew(bodySize); reason != ReasonNone {
+		return s.refuse(reason)
+	}
 	if !endOfStream {
 		return types.ActionPause
 	}
-	return s.verifyBuffered()
+	return s.finish()
+}
+
+// maxRead bounds each piece of the body copied into the VM. Envoy's
+// callbacks bring whatever arrived since the last one, megabytes under
+// load; read in pieces, the body never needs more than this of the VM's
+// memory at once, which never shrinks once grown.
+const maxRead = 64 << 10
+
+// readNew writes the bytes the buffered body gained since the last
+// callback to the verifier, maxRead at a time.
+func (s *stream) readNew(bodySize int) Reason {
+	if bodySize < s.bodySize {
+		proxywasm.LogWarnf("steadfast %s: route %q: the buffered body shrank from %d to %d bytes", RootID, s.r.name, s.bodySize, bodySize)
+		return ReasonBodyUnavailable
+	}
+	for s.bodySize < bodySize {
+		n := min(maxRead, bodySize-s.bodySize)
+		piece, err := proxywasm.GetHttpRequestBody(s.bodySize, n)
+		if err != nil || len(piece) != n {
+			proxywasm.LogWarnf("steadfast %s: route %q: cannot read body bytes %d to %d: %d bytes, %v",
+				RootID, s.r.name, s.bodySize, s.bodySize+n, len(piece), err)
+			return ReasonBodyUnavailable
+		}
+		s.v.Write(piece)
+		s.bodySize += n
+	}
+	return ReasonNone
 }
 
 // OnHttpRequestTrailers ends the body of a request with trailers, whose
@@ -246,7 +302,7 @@ func (s *stream) OnHttpRequestTrailers(int) types.Action {
 	case refused:
 		return types.ActionPause
 	}
-	return s.verifyBuffered()
+	return s.finish()
 }
 
 // OnHttpStreamDone drops the body timeout of a stream that ends early.
@@ -274,24 +330,21 @@ func (p *pluginContext) warnNoBody(route string) {
 		"or every request with a body times out after body_timeout", RootID, route)
 }
 
-// verifyBuffered reads the buffered body, once, and verifies it.
-func (s *stream) verifyBuffered() types.Action {
-	if s.bodySize == 0 {
-		return s.verify(nil)
+// finish decides on the delivery once the whole body was written: the
+// request goes on, changed only by the configured header edits, or is
+// answered locally.
+func (s *stream) finish() types.Action {
+	var body []byte
+	if s.v.NeedsBody() && s.bodySize > 0 {
+		var err error
+		if body, err = proxywasm.GetHttpRequestBody(0, s.bodySize); err != nil || len(body) != s.bodySize {
+			proxywasm.LogWarnf("steadfast %s: route %q: cannot read the buffered body: %d of %d bytes, %v", RootID, s.r.name, len(body), s.bodySize, err)
+			return s.refuse(ReasonBodyUnavailable)
+		}
 	}
-	body, err := proxywasm.GetHttpRequestBody(0, s.bodySize)
-	if err != nil {
-		proxywasm.LogWarnf("steadfast %s: route %q: cannot read the buffered body: %v", RootID, s.r.name, err)
-		return s.refuse(ReasonBodyUnavailable)
-	}
-	return s.verify(body)
-}
-
-// verify decides on the whole delivery: the request goes on, changed only
-// by the configured header edits, or is answered locally.
-func (s *stream) verify(body []byte) types.Action {
 	now := s.p.now()
-	v := s.r.cfg.Verify(Delivery{Header: requestHeader, Body: body}, now)
+	v := s.v.Finish(body, now)
+	s.v = nil
 	if v.OK() && s.r.replay != nil {
 		v.Reason = s.r.replay.checkAndInsert(s.p.store, v.ReplayKey, v.Expires, now)
 	}
@@ -301,7 +354,7 @@ func (s *stream) verify(body []byte) types.Action {
 	s.r.count(s.p.metrics, ReasonNone)
 	if s.r.settings.StripSignatureHeaders {
 		for _, name := range s.r.cfg.SignatureHeaders() {
-			_ = proxywasm.RemoveHttpRequestHeader(name)
+			s.removeHeader(name)
 		}
 	}
 	if h := s.r.settings.VerifiedHeader; h != "" {
@@ -320,6 +373,7 @@ func (s *stream) verify(body []byte) types.Action {
 func (s *stream) refuse(reason Reason) types.Action {
 	s.p.sched.Cancel(s.id)
 	s.state = refused
+	s.v = nil
 	s.r.count(s.p.metrics, reason)
 	status, body := s.r.settings.FailureStatus, failedBody
 	switch reason {
@@ -335,10 +389,4 @@ func (s *stream) refuse(reason Reason) types.Action {
 		proxywasm.LogWarnf("steadfast %s: route %q: the host refused the local reply %d: %v", RootID, s.r.name, status, err)
 	}
 	return types.ActionPause
-}
-
-// requestHeader reads a request header from the host for Verify.
-func requestHeader(name string) (string, bool) {
-	v, err := proxywasm.GetHttpRequestHeader(name)
-	return v, err == nil
 }

@@ -152,6 +152,13 @@ var tooLargeReply = &proxytest.LocalHttpResponse{
 	GRPCStatus: -1,
 }
 
+var unavailableReply = &proxytest.LocalHttpResponse{
+	StatusCode: 503,
+	Data:       []byte(`{"error":"webhook verification unavailable"}`),
+	Headers:    [][2]string{{"content-type", "application/json"}},
+	GRPCStatus: -1,
+}
+
 func counter(t *testing.T, h *plugintest.Host, route, scheme, outcome, reason string) uint64 {
 	t.Helper()
 	name := fmt.Sprintf("steadfast_webhookauth_requests_total.route.%s.scheme.%s.outcome.%s.reason.%s", route, scheme, outcome, reason)
@@ -286,6 +293,72 @@ func TestSpoofedMarkerNeverReachesTheApp(t *testing.T) {
 	})
 }
 
+// TestDuplicatedSignedHeadersAreRefused: a request carrying a signature
+// header, or a signed timestamp, twice is answered at its headers, before
+// any body, and nothing of it goes on.
+func TestDuplicatedSignedHeadersAreRefused(t *testing.T) {
+	c := newClock()
+	const body = `{"id":"evt_2","type":"invoice.paid"}`
+	genuine := signedGitHub(body)
+	slack := headersOf(slackRequest("sl", wasmEpochTS, body))
+	tests := []struct {
+		name    string
+		route   string
+		headers [][2]string
+	}{
+		{"two X-Hub-Signature-256, genuine first", "hooks",
+			with(genuine, "x-hub-signature-256", "sha256="+hexOf(mac(sha256.New, githubSecret, "{}")))},
+		{"two X-Hub-Signature-256, genuine last", "hooks",
+			append([][2]string{{"x-hub-signature-256", "sha256=" + hexOf(mac(sha256.New, githubSecret, "{}"))}}, genuine...)},
+		{"the same signature twice", "hooks", with(genuine, "x-hub-signature-256", genuine[len(genuine)-1][1])},
+		{"two signed timestamps", "slack", with(slack, "x-slack-request-timestamp", wasmEpochTS)},
+	}
+	const config = `{"scheme": "github", "secrets": [{"value": "It's a Secret to Everybody"}],
+		"routes": [{"name": "slack", "scheme": "slack", "secrets": [{"value": "sl"}], "tolerance": "1h"}]}`
+	plugintest.Run(t, testFilter(c, nil, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil, nil), mode, config)
+		for _, tt := range tests {
+			require.NoError(t, h.SetProperty([]string{"xds", "route_name"}, []byte(tt.route)))
+			id := h.InitializeHttpContext()
+			assert.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, tt.headers, false), tt.name)
+			assert.Equal(t, refusedReply, h.GetSentLocalResponse(id), "%s: answered before the body", tt.name)
+			assert.Equal(t, types.ActionPause, h.CallOnRequestBody(id, []byte(body), true), tt.name)
+			h.CompleteHttpContext(id)
+		}
+		assert.Equal(t, uint64(3), counter(t, h, "hooks", "github", "rejected", "ambiguous"))
+		assert.Equal(t, uint64(1), counter(t, h, "slack", "slack", "rejected", "ambiguous"))
+		assert.Equal(t, uint32(0), h.GetTickPeriod(), "no body timeout armed")
+	})
+}
+
+// TestHeadersDecideBeforeTheBody: what the headers alone condemn is
+// answered at once, without waiting for (and holding) the body.
+func TestHeadersDecideBeforeTheBody(t *testing.T) {
+	c := newClock()
+	const body = `{"id":"evt_3"}`
+	staleTS := strconv.FormatInt(wasmEpoch.Add(-2*time.Hour).Unix(), 10)
+	tests := []struct {
+		name    string
+		headers [][2]string
+		reason  string
+	}{
+		{"stale", headersOf(stripeRequest("sk-test", staleTS, body)), "stale"},
+		{"malformed", headersOf(newRequest(body, "stripe-signature", "t="+wasmEpochTS+",v1=zz")), "malformed"},
+		{"no signature", headersOf(newRequest(body, "content-type", "application/json")), "missing_header"},
+	}
+	plugintest.Run(t, testFilter(c, nil, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil, nil), mode, stripeConfig, routeName("stripe"))
+		for _, tt := range tests {
+			id := h.InitializeHttpContext()
+			assert.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, tt.headers, false), tt.name)
+			assert.Equal(t, refusedReply, h.GetSentLocalResponse(id), tt.name)
+			h.CompleteHttpContext(id)
+			assert.Equal(t, uint64(1), counter(t, h, "stripe", "stripe", "rejected", tt.reason), tt.name)
+		}
+		assert.Equal(t, uint32(0), h.GetTickPeriod(), "no body timeout armed")
+	})
+}
+
 func TestStripSignatureHeaders(t *testing.T) {
 	c := newClock()
 	const body = `{"action":"opened"}`
@@ -355,6 +428,44 @@ func TestReplayIsRefusedAcrossStreams(t *testing.T) {
 	})
 }
 
+// TestReplayWhateverSignatureMatches replays deliveries with another of
+// their signatures: the replay cache still knows them.
+func TestReplayWhateverSignatureMatches(t *testing.T) {
+	c := newClock()
+	const body = `{"id":"evt_rot"}`
+	both := stripeHeader("sk-old", wasmEpochTS, body) + ",v1=" + hexOf(mac(sha256.New, "sk-new", wasmEpochTS, ".", body))
+	sha256Header := "sha256=" + hexOf(mac(sha256.New, githubSecret, body))
+	sha1Header := "sha1=" + hexOf(mac(sha1.New, githubSecret, body))
+	const config = `{"scheme": "stripe", "secrets": [{"value": "sk-old"}, {"value": "sk-new"}], "tolerance": "1h",
+		"routes": [{"name": "github", "scheme": "github", "secrets": [{"value": "It's a Secret to Everybody"}], "github": {"allow_sha1": true}}]}`
+	tests := []struct {
+		name          string
+		route         string
+		first, replay [][2]string
+	}{
+		{"rotation: both signatures, then the new one alone", "stripe",
+			headersOf(newRequest(body, "stripe-signature", both)), headersOf(stripeRequest("sk-new", wasmEpochTS, body))},
+		{"github: both headers, then X-Hub-Signature alone", "github",
+			headersOf(newRequest(body, "x-hub-signature-256", sha256Header, "x-hub-signature", sha1Header)),
+			headersOf(newRequest(body, "x-hub-signature", sha1Header))},
+	}
+	plugintest.Run(t, testFilter(c, nil, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil, nil), mode, config)
+		for _, tt := range tests {
+			require.NoError(t, h.SetProperty([]string{"xds", "route_name"}, []byte(tt.route)))
+			id, action := send(h, tt.first, body, 0)
+			require.Equal(t, types.ActionContinue, action, tt.name)
+			h.CompleteHttpContext(id)
+
+			id, _ = send(h, tt.replay, body, 0)
+			assert.Equal(t, refusedReply, h.GetSentLocalResponse(id), tt.name)
+			h.CompleteHttpContext(id)
+		}
+		assert.Equal(t, uint64(1), counter(t, h, "stripe", "stripe", "rejected", "replay"))
+		assert.Equal(t, uint64(1), counter(t, h, "github", "github", "rejected", "replay"))
+	})
+}
+
 func TestReplayProtectionOff(t *testing.T) {
 	c := newClock()
 	const body = `{"ping":true}`
@@ -391,12 +502,7 @@ func TestReplayCacheUnavailableFailsClosed(t *testing.T) {
 	id, action := send(h, signedGitHub(body), body, 0)
 
 	assert.Equal(t, types.ActionPause, action)
-	assert.Equal(t, &proxytest.LocalHttpResponse{
-		StatusCode: 503,
-		Data:       []byte(`{"error":"webhook verification unavailable"}`),
-		Headers:    [][2]string{{"content-type", "application/json"}},
-		GRPCStatus: -1,
-	}, h.GetSentLocalResponse(id))
+	assert.Equal(t, unavailableReply, h.GetSentLocalResponse(id))
 	assert.Equal(t, plugins.DefaultCASAttempts, store.sets, "the compare-and-swap loop is bounded")
 	assert.Equal(t, uint64(1), counter(t, h, "hooks", "github", "rejected", "replay_check_unavailable"))
 }
@@ -575,7 +681,15 @@ func (u *uniqueDeliveries) next() [][2]string {
 
 // BenchmarkRequestPath is an accepted GitHub delivery with replay
 // protection on, the body in 16 KiB chunks as Envoy hands it over.
-func BenchmarkRequestPath(b *testing.B) {
+func BenchmarkRequestPath(b *testing.B) { benchmarkRequestPath(b, githubConfig) }
+
+// BenchmarkRequestPathWithoutReplay is BenchmarkRequestPath with replay
+// protection off: no replay key is hashed and no shard updated.
+func BenchmarkRequestPathWithoutReplay(b *testing.B) {
+	benchmarkRequestPath(b, `{"scheme": "github", "secrets": [{"value": "It's a Secret to Everybody"}], "replay": {"enabled": false}}`)
+}
+
+func benchmarkRequestPath(b *testing.B, config string) {
 	c := newClock()
 	const chunk = 16 << 10
 	for _, size := range []struct {
@@ -584,7 +698,7 @@ func BenchmarkRequestPath(b *testing.B) {
 	}{{"1KiB", 1 << 10}, {"64KiB", 64 << 10}, {"1MiB", 1 << 20}} {
 		for _, mode := range []plugintest.Mode{plugintest.Native, plugintest.Wasm} {
 			b.Run(size.name+"/"+string(mode), func(b *testing.B) {
-				h := plugintest.Start(b, testFilter(c, nil, nil), mode, githubConfig)
+				h := plugintest.Start(b, testFilter(c, nil, nil), mode, config)
 				u := newUniqueDeliveries(size.bytes)
 				b.SetBytes(int64(size.bytes))
 				b.ReportAllocs()
