@@ -2,6 +2,7 @@ package webhookauth
 
 import (
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -53,9 +54,10 @@ type pluginContext struct {
 	metrics *plugins.Metrics
 	byRoute map[string]*route
 	replay  map[*Config]*replayCache
-	// disabledMarker is the verified header a client may not send on
-	// routes where the filter is disabled either.
-	disabledMarker string
+	// markers are every verified header name the configuration mentions,
+	// the default one included: a client's copy of any of them is removed
+	// on every route the filter sees.
+	markers []string
 	// bodySeen: a body reached a stream held back in its headers, which
 	// proves Envoy honours that pause (see OnHttpStreamDone).
 	bodySeen, warnedNoBody bool
@@ -84,7 +86,7 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 	p.sched = plugins.NewHostScheduler(p.now)
 	p.metrics = plugins.NewMetrics(RootID)
 	p.byRoute = map[string]*route{}
-	p.disabledMarker = markerToStrip(routes.Default.Settings())
+	p.markers = markers(routes)
 	p.replay = replayCaches(routes)
 	created := map[*replayCache]bool{}
 	for _, rc := range p.replay {
@@ -103,14 +105,18 @@ func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {
 	return &stream{p: p, id: contextID}
 }
 
-// markerToStrip is the header a client's copy of which is removed before
-// anything else: the configured verified header, or the default name when
-// the configuration adds none (an application may still look for it).
-func markerToStrip(s Settings) string {
-	if s.VerifiedHeader == "" {
-		return DefaultVerifiedHeader
-	}
-	return s.VerifiedHeader
+// markers lists the verified header names of every configuration, and
+// the default name, which an application may look for even where the
+// configuration adds none or another.
+func markers(routes *plugins.Routes[Config]) []string {
+	out := []string{DefaultVerifiedHeader}
+	_ = routes.Each(func(c *Config) error {
+		if h := c.Settings().VerifiedHeader; h != "" && !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+		return nil
+	})
+	return out
 }
 
 // route is what the filter keeps per Envoy route name: the configuration it
@@ -119,7 +125,6 @@ type route struct {
 	name     string
 	cfg      *Config // nil: the filter is disabled on this route
 	settings Settings
-	marker   string
 	replay   *replayCache // nil: replay protection is off
 	counters map[Reason]proxywasm.MetricCounter
 }
@@ -128,10 +133,9 @@ func (p *pluginContext) route(name string) *route {
 	if r, ok := p.byRoute[name]; ok {
 		return r
 	}
-	r := &route{name: name, cfg: p.routes.Resolve(name), marker: p.disabledMarker}
+	r := &route{name: name, cfg: p.routes.Resolve(name)}
 	if r.cfg != nil {
 		r.settings = r.cfg.Settings()
-		r.marker = markerToStrip(r.settings)
 		r.replay = p.replay[r.cfg]
 		r.counters = map[Reason]proxywasm.MetricCounter{}
 	}
@@ -185,17 +189,17 @@ type stream struct {
 
 var _ types.HttpContext = (*stream)(nil)
 
-// OnHttpRequestHeaders removes the marker, then reads the headers once and
-// begins the verification: a delivery its headers already condemn (stale,
-// malformed, ambiguous, too large) is answered before its body arrives.
-// Otherwise the request is held back while the body is hashed as it
-// passes.
+// OnHttpRequestHeaders removes every copy of the markers, then reads the
+// headers once and begins the verification: a delivery its headers
+// already condemn (stale, malformed, ambiguous, too large) is answered
+// before its body arrives. Otherwise the request is held back while the
+// body is hashed as it passes.
 func (s *stream) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
 	s.r = s.p.route(plugins.RouteName())
-	// The marker is the application's proof that the filter ran: a copy
-	// sent by the client goes first, on every route.
-	_ = proxywasm.RemoveHttpRequestHeader(s.r.marker)
 	if s.r.cfg == nil {
+		for _, name := range s.p.markers {
+			s.removeHeader(name)
+		}
 		return types.ActionContinue
 	}
 	headers, err := proxywasm.GetHttpRequestHeaders()
@@ -204,6 +208,11 @@ func (s *stream) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
 		proxywasm.LogWarnf("steadfast %s: route %q: cannot read the request headers: %v", RootID, s.r.name, err)
 	}
 	h := Headers(headers)
+	for _, name := range s.p.markers {
+		if h.has(name) {
+			s.removeHeader(name)
+		}
+	}
 	if cl, r := h.get("content-length"); r == ReasonNone {
 		if n, err := strconv.ParseUint(cl, 10, 63); err == nil && n > uint64(s.r.settings.MaxBodyBytes) {
 			return s.refuse(ReasonTooLarge)

@@ -269,7 +269,12 @@ func TestSpoofedMarkerNeverReachesTheApp(t *testing.T) {
 	// on the next route.
 	body := func(n int) string { return fmt.Sprintf(`{"zen":"Keep it logically awesome.","n":%d}`, n) }
 	const config = `{"scheme": "github", "secrets": [{"value": "It's a Secret to Everybody"}],
-		"routes": [{"name": "open", "disabled": true}, {"name": "custom", "verified_header": "x-hook-ok"}]}`
+		"routes": [{"name": "open", "disabled": true}, {"name": "custom", "verified_header": "x-hook-ok"},
+		{"name": "quiet", "verified_header": ""}]}`
+	// Every marker name the configuration mentions, the default one too.
+	spoofed := func(headers [][2]string) [][2]string {
+		return with(with(headers, "x-steadfast-webhook-verified", "github"), "x-hook-ok", "github")
+	}
 	plugintest.Run(t, testFilter(c, nil, nil), func(t *testing.T, mode plugintest.Mode) {
 		h := plugintest.Start(t, testFilter(c, nil, nil), mode, config)
 		request := func(route string, headers [][2]string, body string) (uint32, [][2]string) {
@@ -278,18 +283,21 @@ func TestSpoofedMarkerNeverReachesTheApp(t *testing.T) {
 			return id, h.GetCurrentRequestHeaders(id)
 		}
 
-		_, got := request("hooks", with(signedGitHub(body(1)), "x-steadfast-webhook-verified", "stripe"), body(1))
+		_, got := request("hooks", spoofed(signedGitHub(body(1))), body(1))
 		assert.Equal(t, with(signedGitHub(body(1)), "x-steadfast-webhook-verified", "github"), got, "the filter's own value replaces the client's")
 
 		forged := replaced(signedGitHub(body(2)), "x-hub-signature-256", "sha256="+strings.Repeat("0", 64))
-		id, _ := request("hooks", with(forged, "x-steadfast-webhook-verified", "github"), body(2))
+		id, _ := request("hooks", spoofed(forged), body(2))
 		assert.Equal(t, refusedReply, h.GetSentLocalResponse(id), "a claimed marker does not replace a signature")
 
-		_, got = request("open", with(signedGitHub(body(3)), "x-steadfast-webhook-verified", "github"), body(3))
-		assert.Equal(t, signedGitHub(body(3)), got, "removed on a disabled route too")
+		_, got = request("open", spoofed(signedGitHub(body(3))), body(3))
+		assert.Equal(t, signedGitHub(body(3)), got, "removed on a disabled route, whichever route's name it is")
 
-		_, got = request("custom", with(signedGitHub(body(4)), "x-hook-ok", "stripe"), body(4))
-		assert.Equal(t, with(signedGitHub(body(4)), "x-hook-ok", "github"), got)
+		_, got = request("custom", spoofed(signedGitHub(body(4))), body(4))
+		assert.Equal(t, with(signedGitHub(body(4)), "x-hook-ok", "github"), got, "the default name is removed where a route has its own")
+
+		_, got = request("quiet", spoofed(signedGitHub(body(5))), body(5))
+		assert.Equal(t, signedGitHub(body(5)), got, "removed where no marker is added")
 	})
 }
 

@@ -37,6 +37,16 @@ func (h Headers) get(name string) (string, Reason) {
 	return value, ReasonNone
 }
 
+// has reports whether the header name was sent at all.
+func (h Headers) has(name string) bool {
+	for _, kv := range h {
+		if kv[0] == name {
+			return true
+		}
+	}
+	return false
+}
+
 // repeated reports whether the header name was sent more than once.
 func (h Headers) repeated(name string) bool {
 	n := 0
