@@ -493,6 +493,6 @@ func TestWebhookAuthSaysWhenEnvoyHoldsTheBodyBack(t *testing.T) {
 
 	assert.Equal(t, http.StatusRequestTimeout, resp.Status)
 	assert.Less(t, time.Since(start), 4*time.Second, "answered at body_timeout, not at Envoy's stream timeout")
-	assert.Contains(t, envoy.Log(), "set allow_on_headers_stop_iteration: true in the Wasm filter's plugin config")
+	assert.Contains(t, envoy.Log(), "Envoy holds bodies back because the Wasm filter's plugin config lacks allow_on_headers_stop_iteration: true")
 	assert.Zero(t, up.Count())
 }

@@ -59,7 +59,7 @@ type pluginContext struct {
 	// on every route the filter sees.
 	markers []string
 	// bodySeen: a body reached a stream held back in its headers, which
-	// proves Envoy honours that pause (see OnHttpStreamDone).
+	// proves Envoy honours that pause (see warnNoBody).
 	bodySeen, warnedNoBody bool
 	store                  plugins.SharedStore
 	now                    func() time.Time
@@ -314,29 +314,30 @@ func (s *stream) OnHttpRequestTrailers(int) types.Action {
 	return s.finish()
 }
 
-// OnHttpStreamDone drops the body timeout of a stream that ends early.
+// OnHttpStreamDone drops the body timeout of a stream that ends early. A
+// client that announced a body and left says nothing about Envoy's
+// settings: only warnNoBody, at the timeout, may.
 func (s *stream) OnHttpStreamDone() {
-	if s.state != buffering {
-		return
+	if s.state == buffering {
+		s.p.sched.Cancel(s.id)
 	}
-	s.p.sched.Cancel(s.id)
-	s.p.warnNoBody(s.r.name)
 }
 
-// warnNoBody spots the one Envoy setting the filter cannot work without,
-// once a request held back in its headers ended or timed out while no body
-// ever reached the filter. Envoy turns a pause in the request headers into
-// "stop all" (no body callbacks until the filter resumes, which it cannot
-// do unverified) unless the plugin config has
+// warnNoBody explains, once per VM, a request whose body did not arrive
+// within body_timeout while no body has reached this VM yet. The filter
+// cannot tell the two causes apart: a client that announced a body and
+// stalled, or an Envoy that never hands bodies over because a pause in the
+// request headers turns into "stop all" (no body callbacks until the filter
+// resumes, which it cannot do unverified) unless the plugin config has
 // allow_on_headers_stop_iteration: true (Envoy 1.35 and later).
 func (p *pluginContext) warnNoBody(route string) {
 	if p.bodySeen || p.warnedNoBody {
 		return
 	}
 	p.warnedNoBody = true
-	proxywasm.LogCriticalf("steadfast %s: route %q: a request held back for verification got no body: "+
-		"set allow_on_headers_stop_iteration: true in the Wasm filter's plugin config, "+
-		"or every request with a body times out after body_timeout", RootID, route)
+	proxywasm.LogWarnf("steadfast %s: route %q: no body arrived within body_timeout for a request held back for verification, "+
+		"and none has reached this worker yet: either the client stalled, or Envoy holds bodies back because the Wasm filter's "+
+		"plugin config lacks allow_on_headers_stop_iteration: true (then every request with a body times out)", RootID, route)
 }
 
 // finish decides on the delivery once the whole body was written: the

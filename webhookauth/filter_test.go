@@ -575,7 +575,7 @@ func TestDisabledRoutePassesUntouched(t *testing.T) {
 // TestBodyNeverArrivingIsExplained is what an Envoy without
 // allow_on_headers_stop_iteration does: streams held back in their headers
 // get no body. They end at body_timeout with 408, and the first says why,
-// once.
+// once, naming the other possible cause too: a client that stalled.
 func TestBodyNeverArrivingIsExplained(t *testing.T) {
 	c := newClock()
 	const body = `{"ping":1}`
@@ -595,12 +595,34 @@ func TestBodyNeverArrivingIsExplained(t *testing.T) {
 			assert.Equal(t, uint32(408), reply.StatusCode)
 			h.CompleteHttpContext(id)
 		}
-		logs := h.GetCriticalLogs()
+		logs := h.GetWarnLogs()
 		require.Len(t, logs, 1)
-		assert.Contains(t, logs[0], `steadfast webhookauth: route "hooks": a request held back for verification got no body`)
+		assert.Contains(t, logs[0], `steadfast webhookauth: route "hooks": no body arrived within body_timeout`)
+		assert.Contains(t, logs[0], "either the client stalled, or Envoy holds bodies back")
 		assert.Contains(t, logs[0], "allow_on_headers_stop_iteration: true")
+		assert.Empty(t, h.GetCriticalLogs())
 		assert.Equal(t, uint64(2), counter(t, h, "hooks", "github", "rejected", "body_timeout"))
 		assert.Equal(t, uint32(0), h.GetTickPeriod(), "no timer left behind")
+	})
+}
+
+// TestClientLeavingBeforeItsBodyIsNotExplained: a client that announces a
+// body and closes proves nothing about Envoy's settings, even as the first
+// request a worker sees.
+func TestClientLeavingBeforeItsBodyIsNotExplained(t *testing.T) {
+	c := newClock()
+	const body = `{"ping":3}`
+	plugintest.Run(t, testFilter(c, nil, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil, nil), mode, githubConfig, routeName("hooks"))
+		for range 3 {
+			id := h.InitializeHttpContext()
+			require.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, signedGitHub(body), false))
+			h.CompleteHttpContext(id)
+		}
+
+		assert.Empty(t, h.GetWarnLogs())
+		assert.Empty(t, h.GetCriticalLogs())
+		assert.Equal(t, uint32(0), h.GetTickPeriod(), "the body timeouts are dropped")
 	})
 }
 
@@ -608,14 +630,21 @@ func TestBodyArrivingProvesThePauseWorks(t *testing.T) {
 	c := newClock()
 	const body = `{"ping":2}`
 	plugintest.Run(t, testFilter(c, nil, nil), func(t *testing.T, mode plugintest.Mode) {
-		h := plugintest.Start(t, testFilter(c, nil, nil), mode, githubConfig)
+		h := plugintest.Start(t, testFilter(c, nil, nil), mode,
+			`{"scheme": "github", "secrets": [{"value": "It's a Secret to Everybody"}], "body_timeout": "100ms"}`)
 		id, _ := send(h, signedGitHub(body), body, 0)
 		h.CompleteHttpContext(id)
 
 		id = h.InitializeHttpContext()
-		h.CallOnRequestHeaders(id, signedGitHub(body), false)
-		h.CompleteHttpContext(id) // a client that left before its body
+		h.CallOnRequestHeaders(id, signedGitHub(body), false) // a client that stalls before its body
+		for i := 0; i < 100 && h.GetSentLocalResponse(id) == nil; i++ {
+			c.t = c.t.Add(10 * time.Millisecond)
+			h.Tick()
+		}
+		require.NotNil(t, h.GetSentLocalResponse(id))
+		assert.Equal(t, uint32(408), h.GetSentLocalResponse(id).StatusCode)
 
+		assert.Empty(t, h.GetWarnLogs(), "a body reached this worker before: the client stalled")
 		assert.Empty(t, h.GetCriticalLogs())
 	})
 }
