@@ -15,8 +15,8 @@ import (
 // RootID is the root_id that selects this filter in a module.
 const RootID = "webhookauth"
 
-// Reasons the glue adds to those of Verify. Both are failures of the proxy,
-// not of the sender, so the reply is 503: every provider redelivers on a
+// Reasons the glue adds to those of Verify. All but body_timeout are
+// failures of the proxy, not of the sender, so the reply is 503: every provider redelivers on a
 // 5xx, and a genuine delivery then gets another chance.
 const (
 	// ReasonReplayCheckUnavailable: the replay cache in shared data could
@@ -30,6 +30,10 @@ const (
 	// ReasonBodyTimeout: the whole body did not arrive within body_timeout
 	// (answered 408), so no request is held back without end.
 	ReasonBodyTimeout Reason = "body_timeout"
+	// ReasonTimerUnavailable: the host refused the timer that bounds the
+	// wait for the body. Holding the request back without it could hang
+	// it for good, so it is answered at once.
+	ReasonTimerUnavailable Reason = "timer_unavailable"
 )
 
 // Local replies. They say nothing an attacker could learn from: the reason
@@ -64,6 +68,7 @@ type pluginContext struct {
 	store                  plugins.SharedStore
 	now                    func() time.Time
 	env                    func(string) (string, bool)
+	newScheduler           func(now func() time.Time) *plugins.Scheduler
 }
 
 var _ types.PluginContext = (*pluginContext)(nil)
@@ -71,9 +76,10 @@ var _ types.PluginContext = (*pluginContext)(nil)
 // NewPluginContext is the filter's factory for plugins.Register.
 func NewPluginContext(uint32) types.PluginContext {
 	return &pluginContext{
-		store: plugins.HostShared,
-		now:   time.Now,
-		env:   os.LookupEnv,
+		store:        plugins.HostShared,
+		now:          time.Now,
+		env:          os.LookupEnv,
+		newScheduler: plugins.NewHostScheduler,
 	}
 }
 
@@ -83,7 +89,7 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 		return types.OnPluginStartStatusFailed
 	}
 	p.routes = routes
-	p.sched = plugins.NewHostScheduler(p.now)
+	p.sched = p.newScheduler(p.now)
 	p.metrics = plugins.NewMetrics(RootID)
 	p.byRoute = map[string]*route{}
 	p.markers = markers(routes)
@@ -226,10 +232,12 @@ func (s *stream) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
 	if endOfStream {
 		return s.finish()
 	}
-	s.state = buffering
+	// No timer, no pause: nothing would end a body that never comes.
 	if err := s.p.sched.Schedule(s.id, s.p.now().Add(s.r.settings.BodyTimeout), s.bodyTimedOut); err != nil {
-		proxywasm.LogWarnf("steadfast %s: cannot arm the body timeout: %v", RootID, err)
+		proxywasm.LogWarnf("steadfast %s: route %q: cannot arm the body timeout: %v", RootID, s.r.name, err)
+		return s.refuse(ReasonTimerUnavailable)
 	}
+	s.state = buffering
 	return types.ActionPause
 }
 
@@ -389,7 +397,7 @@ func (s *stream) refuse(reason Reason) types.Action {
 	switch reason {
 	case ReasonTooLarge:
 		status, body = 413, tooLargeBody
-	case ReasonReplayCheckUnavailable, ReasonBodyUnavailable:
+	case ReasonReplayCheckUnavailable, ReasonBodyUnavailable, ReasonTimerUnavailable:
 		status, body = 503, unavailableBody
 	case ReasonBodyTimeout:
 		status, body = 408, timeoutBody

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 	"github.com/stretchr/testify/assert"
@@ -647,6 +648,39 @@ func TestBodyArrivingProvesThePauseWorks(t *testing.T) {
 		assert.Empty(t, h.GetWarnLogs(), "a body reached this worker before: the client stalled")
 		assert.Empty(t, h.GetCriticalLogs())
 	})
+}
+
+// failingTimer is a scheduler whose host refuses every timer.
+func failingTimer(now func() time.Time) *plugins.Scheduler {
+	return plugins.NewScheduler(now, func(uint32) error { return types.ErrorStatusBadArgument }, proxywasm.SetEffectiveContext)
+}
+
+// TestNoTimerNoPause: when the body timeout cannot be armed, nothing would
+// end a request whose body never comes, so it is answered at once. The
+// emulator always arms timers: this runs natively only.
+func TestNoTimerNoPause(t *testing.T) {
+	c := newClock()
+	const body = `{"ping":4}`
+	f := testFilter(c, nil, nil)
+	factory := f.Factory
+	f.Factory = func(id uint32) types.PluginContext {
+		p := factory(id).(*pluginContext)
+		p.newScheduler = failingTimer
+		return p
+	}
+	h := plugintest.Start(t, f, plugintest.Native, githubConfig, routeName("hooks"))
+
+	id := h.InitializeHttpContext()
+	assert.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, signedGitHub(body), false))
+
+	assert.Equal(t, unavailableReply, h.GetSentLocalResponse(id))
+	assert.Equal(t, uint64(1), counter(t, h, "hooks", "github", "rejected", "timer_unavailable"))
+	assert.Equal(t, types.ActionPause, h.CallOnRequestBody(id, []byte(body), true), "nothing goes on after the reply")
+
+	get := [][2]string{{":method", "GET"}, {":path", "/hooks"}, {"x-hub-signature-256", "sha256=" + hexOf(mac(sha256.New, githubSecret, ""))}}
+	id, action := send(h, get, "", 0)
+	assert.Equal(t, types.ActionContinue, action, "a request without a body needs no timer")
+	assert.Nil(t, h.GetSentLocalResponse(id))
 }
 
 func TestEnvironmentSecrets(t *testing.T) {
