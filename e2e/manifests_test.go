@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -24,7 +25,10 @@ var parsers = map[string]func([]byte) error{
 }
 
 // TestIstioManifestsCarryValidConfigs parses the pluginConfig of every
-// shipped WasmPlugin with the filter its pluginName selects.
+// shipped WasmPlugin with the filter its pluginName selects, and checks
+// that every variable it names (a secret) is read from the proxy's own
+// environment (valueFrom: HOST), never given a value that Envoy's config
+// dump would print.
 func TestIstioManifestsCarryValidConfigs(t *testing.T) {
 	root, err := harness.RepoRoot()
 	require.NoError(t, err)
@@ -43,6 +47,13 @@ func TestIstioManifestsCarryValidConfigs(t *testing.T) {
 					Spec struct {
 						PluginName   string         `yaml:"pluginName"`
 						PluginConfig map[string]any `yaml:"pluginConfig"`
+						VMConfig     struct {
+							Env []struct {
+								Name      string
+								ValueFrom string `yaml:"valueFrom"`
+								Value     *string
+							}
+						} `yaml:"vmConfig"`
 					}
 				}
 				if err := dec.Decode(&m); errors.Is(err, io.EOF) {
@@ -59,8 +70,40 @@ func TestIstioManifestsCarryValidConfigs(t *testing.T) {
 				config, err := json.Marshal(m.Spec.PluginConfig)
 				require.NoError(t, err)
 				assert.NoError(t, parse(config))
+				fromHost := map[string]bool{}
+				for _, e := range m.Spec.VMConfig.Env {
+					assert.Equal(t, "HOST", e.ValueFrom, "vmConfig.env %s", e.Name)
+					assert.Nil(t, e.Value, "vmConfig.env %s has a value in the manifest", e.Name)
+					fromHost[e.Name] = true
+				}
+				named := variablesNamed(m.Spec.PluginConfig)
+				require.NotEmpty(t, named)
+				for _, name := range named {
+					assert.True(t, fromHost[name], "%s is named in pluginConfig but not read from the proxy's environment", name)
+				}
 			}
 			assert.Equal(t, 1, plugins, "one WasmPlugin per manifest")
 		})
 	}
+}
+
+// variablesNamed collects the environment variables a filter configuration
+// names: the string values of its "env" and "*_env" fields, at any depth.
+func variablesNamed(v any) []string {
+	var out []string
+	switch v := v.(type) {
+	case map[string]any:
+		for key, value := range v {
+			if name, ok := value.(string); ok && (key == "env" || strings.HasSuffix(key, "_env")) {
+				out = append(out, name)
+				continue
+			}
+			out = append(out, variablesNamed(value)...)
+		}
+	case []any:
+		for _, item := range v {
+			out = append(out, variablesNamed(item)...)
+		}
+	}
+	return out
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -26,15 +27,16 @@ import (
 	"github.com/steadfast-proxy/steadfast/e2e/harness"
 )
 
-// The webhook secrets of the tests. Envoy hands them to the VM as
-// environment variables (vm_config.environment_variables), as a
-// production configuration would.
+// The webhook secrets of the tests. They are in Envoy's own environment,
+// and the filter names them in host_env_keys, as a production
+// configuration does: only the names are in Envoy's configuration.
 var (
 	webhookEdKey   = ed25519.NewKeyFromSeed([]byte("steadfast-e2e-ed25519-seed-32byt"))
 	webhookStdKey  = []byte("steadfast e2e standard webhooks!")
 	webhookSecrets = map[string]string{
 		"GITHUB_WEBHOOK_SECRET":       "gh-e2e-secret",
 		"STRIPE_WEBHOOK_SECRET":       "whsec_stripe-e2e-secret",
+		"STRIPE_WEBHOOK_SECRET_NEXT":  "whsec_stripe-e2e-secret-next",
 		"SLACK_SIGNING_SECRET":        "slack-e2e-signing-secret",
 		"SHOPIFY_WEBHOOK_SECRET":      "shopify-e2e-secret",
 		"STANDARD_WEBHOOK_SECRET":     "whsec_" + base64.StdEncoding.EncodeToString(webhookStdKey),
@@ -50,6 +52,9 @@ const webhookConfig = `{
   "scheme": "github",
   "secrets": [{"env": "GITHUB_WEBHOOK_SECRET"}],
   "routes": [
+    {"name": "stripe-rotation", "scheme": "stripe", "secrets": [{"env": "STRIPE_WEBHOOK_SECRET"}, {"env": "STRIPE_WEBHOOK_SECRET_NEXT"}]},
+    {"name": "github-sha1", "github": {"allow_sha1": true}},
+    {"name": "custom-marker", "verified_header": "x-hook-ok"},
     {"name": "stripe", "scheme": "stripe", "secrets": [{"env": "STRIPE_WEBHOOK_SECRET"}]},
     {"name": "slack", "scheme": "slack", "secrets": [{"env": "SLACK_SIGNING_SECRET"}]},
     {"name": "shopify", "scheme": "shopify", "secrets": [{"env": "SHOPIFY_WEBHOOK_SECRET"}]},
@@ -69,20 +74,39 @@ const (
 	webhookRefused    = `{"error":"webhook verification failed"}`
 )
 
-// webhookFilter is the filter entry as a standalone Envoy needs it: the
+// webhookWasm is the filter entry as a standalone Envoy needs it: the
 // filter holds the request headers back until it has read the body, which
 // Envoy allows only with allow_on_headers_stop_iteration (Envoy 1.35 and
 // later).
-func webhookFilter(t testing.TB, config string, env map[string]string) harness.HTTPFilter {
+func webhookWasm(t testing.TB, config string) harness.Wasm {
 	t.Helper()
 	return harness.Wasm{
 		Name:                        webhookFilterName,
 		RootID:                      "webhookauth",
 		Module:                      harness.Module(t, "webhookauth"),
 		Configuration:               config,
-		Env:                         env,
 		AllowOnHeadersStopIteration: true,
 	}
+}
+
+// webhookFilter is webhookWasm with env written into the configuration
+// (key_values), where /config_dump shows it; webhookFilterWithHostSecrets
+// is the way secrets should come.
+func webhookFilter(t testing.TB, config string, env map[string]string) harness.HTTPFilter {
+	t.Helper()
+	w := webhookWasm(t, config)
+	w.Env = env
+	return w
+}
+
+// webhookFilterWithHostSecrets is webhookWasm reading every variable of
+// webhookSecrets from Envoy's own environment (host_env_keys), which the
+// Envoy must then have (Config.Env).
+func webhookFilterWithHostSecrets(t testing.TB, config string) harness.HTTPFilter {
+	t.Helper()
+	w := webhookWasm(t, config)
+	w.HostEnvKeys = slices.Sorted(maps.Keys(webhookSecrets))
+	return w
 }
 
 // startWebhookEnvoy runs the filter in front of a recording upstream, with
@@ -92,7 +116,8 @@ func startWebhookEnvoy(t *testing.T) (*harness.Envoy, *harness.Upstream) {
 	up := harness.NewUpstream(t, nil)
 	var routes []harness.Route
 	// Longer prefixes first: Envoy takes the first match.
-	for _, name := range []string{"standard-ed25519", "stripe", "slack", "shopify", "standard", "twilio", "hmac", "small", "open"} {
+	for _, name := range []string{"standard-ed25519", "stripe-rotation", "github-sha1", "custom-marker",
+		"stripe", "slack", "shopify", "standard", "twilio", "hmac", "small", "open"} {
 		routes = append(routes, harness.Route{Name: name, Prefix: "/" + name, Cluster: "app"})
 	}
 	routes = append(routes,
@@ -101,11 +126,13 @@ func startWebhookEnvoy(t *testing.T) (*harness.Envoy, *harness.Upstream) {
 	envoy := harness.Start(t, harness.Config{
 		Clusters:  []harness.Cluster{up.Cluster("app")},
 		WasmDebug: true,
+		Env:       webhookSecrets,
 		Listeners: []harness.Listener{{
 			Routes:  routes,
-			Filters: []harness.HTTPFilter{webhookFilter(t, webhookConfig, webhookSecrets)},
+			Filters: []harness.HTTPFilter{webhookFilterWithHostSecrets(t, webhookConfig)},
 		}},
 	})
+	require.Equal(t, 2, envoy.Concurrency, "two workers, two VMs")
 	return envoy, up
 }
 
@@ -385,13 +412,28 @@ func TestWebhookAuthMarkerCannotBeSpoofed(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, resp.Status)
 		assert.Nil(t, received(up, tag))
 	})
-	t.Run("disabled by the routes list: removed, nothing verified", func(t *testing.T) {
+	t.Run("disabled by the routes list: every marker name removed, nothing verified", func(t *testing.T) {
 		resp, tag := deliver(t, nil, envoy, webhookDelivery{path: "/open/health", body: []byte(`ok`),
-			header: http.Header{"X-Steadfast-Webhook-Verified": {"github"}}})
+			header: http.Header{"X-Steadfast-Webhook-Verified": {"github", "stripe"}, "X-Hook-Ok": {"github"}}})
 
 		require.Equal(t, http.StatusOK, resp.Status)
 		got := received(up, tag)
+		require.NotNil(t, got)
 		assert.Equal(t, "ok", string(got.Body))
+		assert.Empty(t, got.Header.Values(webhookMarker))
+		assert.Empty(t, got.Header.Values("x-hook-ok"), "the name another route uses")
+	})
+	t.Run("a route with its own marker: the default name removed too", func(t *testing.T) {
+		d := webhookSigners["github"](webhookBody(100, "spoof-2"), time.Now())
+		d.path = "/custom-marker/hook"
+		d.header["X-Steadfast-Webhook-Verified"] = []string{"github"}
+		d.header["X-Hook-Ok"] = []string{"stripe"}
+		resp, tag := deliver(t, nil, envoy, d)
+
+		require.Equal(t, http.StatusOK, resp.Status, resp.Body)
+		got := received(up, tag)
+		require.NotNil(t, got)
+		assert.Equal(t, []string{"github"}, got.Header.Values("x-hook-ok"))
 		assert.Empty(t, got.Header.Values(webhookMarker))
 	})
 	t.Run("disabled by Envoy: the filter does not run at all", func(t *testing.T) {
@@ -493,6 +535,196 @@ func TestWebhookAuthSaysWhenEnvoyHoldsTheBodyBack(t *testing.T) {
 
 	assert.Equal(t, http.StatusRequestTimeout, resp.Status)
 	assert.Less(t, time.Since(start), 4*time.Second, "answered at body_timeout, not at Envoy's stream timeout")
-	assert.Contains(t, envoy.Log(), "set allow_on_headers_stop_iteration: true in the Wasm filter's plugin config")
+	assert.Contains(t, envoy.Log(), "Envoy holds bodies back because the Wasm filter's plugin config lacks allow_on_headers_stop_iteration: true")
 	assert.Zero(t, up.Count())
+}
+
+// TestWebhookAuthReplayWithAnotherSignature replays accepted deliveries
+// with only one of the signatures they carried: the replay key is what the
+// provider signed, so they are still replays.
+func TestWebhookAuthReplayWithAnotherSignature(t *testing.T) {
+	envoy, up := startWebhookEnvoy(t)
+	body := webhookBody(4<<10, "another-signature")
+	ts := unixString(time.Now())
+	stripeV1 := func(name string) string {
+		return "v1=" + hex.EncodeToString(hmacOf(sha256.New, secret(name), []byte(ts+"."), body))
+	}
+	sha256Header := "sha256=" + hex.EncodeToString(hmacOf(sha256.New, secret("GITHUB_WEBHOOK_SECRET"), body))
+	sha1Header := "sha1=" + hex.EncodeToString(hmacOf(sha1.New, secret("GITHUB_WEBHOOK_SECRET"), body))
+	stripe := func(v1 ...string) http.Header {
+		return http.Header{"Stripe-Signature": {"t=" + ts + "," + strings.Join(v1, ",")}}
+	}
+	current, next := stripeV1("STRIPE_WEBHOOK_SECRET"), stripeV1("STRIPE_WEBHOOK_SECRET_NEXT")
+	steps := []struct {
+		name, route string
+		header      http.Header
+		status      int
+	}{
+		{"rotation: signed with both secrets", "stripe-rotation", stripe(current, next), http.StatusOK},
+		{"rotation: replayed with v1=B alone", "stripe-rotation", stripe(next), http.StatusUnauthorized},
+		{"rotation: replayed with v1=A alone", "stripe-rotation", stripe(current), http.StatusUnauthorized},
+		{"rotation: replayed with v1=B,v1=A", "stripe-rotation", stripe(next, current), http.StatusUnauthorized},
+		{"allow_sha1: both GitHub headers", "github-sha1", http.Header{"X-Hub-Signature-256": {sha256Header}, "X-Hub-Signature": {sha1Header}}, http.StatusOK},
+		{"allow_sha1: replayed without X-Hub-Signature-256", "github-sha1", http.Header{"X-Hub-Signature": {sha1Header}}, http.StatusUnauthorized},
+	}
+	for _, step := range steps {
+		resp, tag := deliver(t, nil, envoy, webhookDelivery{path: "/" + step.route + "/events", header: step.header, body: body})
+
+		require.Equal(t, step.status, resp.Status, "%s: %s", step.name, resp.Body)
+		assert.Equal(t, step.status == http.StatusOK, received(up, tag) != nil, "%s: reached the upstream", step.name)
+	}
+	stats := envoy.Stats()
+	assert.Equal(t, uint64(3), stats[webhookStat("stripe-rotation", "stripe", "rejected", "replay")])
+	assert.Equal(t, uint64(1), stats[webhookStat("github-sha1", "github", "rejected", "replay")])
+}
+
+// TestWebhookAuthRefusesReplayKeysOnUnsignedHeaders: GitHub does not sign
+// X-GitHub-Delivery, so a replay could change it; Envoy refuses the
+// configuration and the log says why.
+func TestWebhookAuthRefusesReplayKeysOnUnsignedHeaders(t *testing.T) {
+	up := harness.NewUpstream(t, nil)
+	envoy, err := harness.TryStart(t, harness.Config{
+		Clusters: []harness.Cluster{up.Cluster("app")},
+		Env:      webhookSecrets,
+		Listeners: []harness.Listener{{Filters: []harness.HTTPFilter{webhookFilterWithHostSecrets(t,
+			`{"scheme": "github", "secrets": [{"env": "GITHUB_WEBHOOK_SECRET"}], "replay": {"key": "header:x-github-delivery"}}`)}}},
+	})
+
+	require.Error(t, err, "Envoy must refuse a replay key nobody signs")
+	want := `steadfast webhookauth: invalid configuration: replay.key: "header:x-github-delivery": scheme "github" does not sign x-github-delivery`
+	assert.Contains(t, err.Error(), want)
+	require.NotNil(t, envoy)
+	assert.Contains(t, envoy.Log(), want)
+}
+
+// TestWebhookAuthRefusesDuplicatedSignedHeaders sends a signature header,
+// or a signed timestamp, twice: the genuine copy first, which Envoy's own
+// lookup of one header would return. The request is refused at its
+// headers and nothing of it reaches the upstream.
+func TestWebhookAuthRefusesDuplicatedSignedHeaders(t *testing.T) {
+	envoy, up := startWebhookEnvoy(t)
+	forged := func(d webhookDelivery) string {
+		return "sha256=" + hex.EncodeToString(hmacOf(sha256.New, []byte("not the secret"), d.body))
+	}
+	genuine := func(d webhookDelivery) string { return d.header.Get("X-Hub-Signature-256") }
+	tests := []struct {
+		name, route, header string
+		second              func(webhookDelivery) string
+	}{
+		{"two X-Hub-Signature-256, genuine first", "github", "X-Hub-Signature-256", forged},
+		{"two X-Hub-Signature-256, both genuine", "github", "X-Hub-Signature-256", genuine},
+		{"two X-Slack-Request-Timestamp", "slack", "X-Slack-Request-Timestamp", func(webhookDelivery) string { return unixString(time.Now()) }},
+		{"two Webhook-Id", "standard", "Webhook-Id", func(webhookDelivery) string { return "msg_other" }},
+	}
+	before := up.Count()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := webhookSigners[tt.route](webhookBody(64<<10, tt.name), time.Now())
+			d.header.Add(tt.header, tt.second(d))
+			require.Len(t, d.header.Values(tt.header), 2)
+
+			resp, tag := deliver(t, nil, envoy, d)
+
+			assert.Equal(t, http.StatusUnauthorized, resp.Status)
+			assert.Equal(t, webhookRefused, resp.Body)
+			assert.Nil(t, received(up, tag))
+		})
+	}
+	assert.Equal(t, before, up.Count(), "nothing reached the upstream")
+	stats := envoy.Stats()
+	assert.Equal(t, uint64(2), stats[webhookStat("github", "github", "rejected", "ambiguous")])
+	assert.Equal(t, uint64(1), stats[webhookStat("slack", "slack", "rejected", "ambiguous")])
+	assert.Equal(t, uint64(1), stats[webhookStat("standard", "standard", "rejected", "ambiguous")])
+
+	// A genuine delivery refused so is not remembered: alone, it passes.
+	d := webhookSigners["github"](webhookBody(64<<10, tests[0].name), time.Now())
+	resp, tag := deliver(t, nil, envoy, d)
+	assert.Equal(t, http.StatusOK, resp.Status, resp.Body)
+	assert.NotNil(t, received(up, tag))
+}
+
+// TestWebhookAuthSecretsFromEnvoysEnvironment: a secret named in
+// host_env_keys comes from Envoy's own environment (in Kubernetes, a
+// Secret) and shows nowhere in Envoy's configuration, while one given in
+// key_values is printed by /config_dump to anyone with the admin API.
+func TestWebhookAuthSecretsFromEnvoysEnvironment(t *testing.T) {
+	const (
+		hostSecret   = "gh-host-env-secret-4f1d"
+		inlineSecret = "gh-key-values-secret-9c2e"
+		config       = `{"scheme": "github", "secrets": [{"env": "GITHUB_WEBHOOK_SECRET"}]}`
+	)
+	fromHost := webhookWasm(t, config)
+	fromHost.HostEnvKeys = []string{"GITHUB_WEBHOOK_SECRET"}
+	inline := webhookWasm(t, config)
+	inline.Env = map[string]string{"GITHUB_WEBHOOK_SECRET": inlineSecret}
+	inline.VMID = "steadfast-inline" // a VM of its own, with its own environment
+	up := harness.NewUpstream(t, nil)
+	envoy := harness.Start(t, harness.Config{
+		Clusters: []harness.Cluster{up.Cluster("app")},
+		Env:      map[string]string{"GITHUB_WEBHOOK_SECRET": hostSecret},
+		Listeners: []harness.Listener{
+			{Name: "host", Filters: []harness.HTTPFilter{fromHost}},
+			{Name: "inline", Filters: []harness.HTTPFilter{inline}},
+		},
+	})
+	signed := func(secret, seed string) webhookDelivery {
+		body := webhookBody(1<<10, seed)
+		return webhookDelivery{path: "/hooks", body: body, header: http.Header{
+			"X-Hub-Signature-256": {"sha256=" + hex.EncodeToString(hmacOf(sha256.New, []byte(secret), body))},
+		}}
+	}
+	post := func(listener string, d webhookDelivery) int {
+		req, err := http.NewRequest(http.MethodPost, envoy.ListenerURL(listener, d.path), bytes.NewReader(d.body))
+		require.NoError(t, err)
+		req.Header = d.header
+		return harness.Do(t, nil, req).Status
+	}
+
+	assert.Equal(t, http.StatusOK, post("host", signed(hostSecret, "host-1")), "the secret from Envoy's environment verifies")
+	assert.Equal(t, http.StatusUnauthorized, post("host", signed(inlineSecret, "host-2")))
+	assert.Equal(t, http.StatusOK, post("inline", signed(inlineSecret, "inline-1")))
+
+	dump := envoy.Admin("/config_dump")
+	assert.Contains(t, dump, `"host_env_keys"`)
+	assert.NotContains(t, dump, hostSecret, "a host_env_keys secret is not in the config dump")
+	assert.Contains(t, dump, inlineSecret, "a key_values secret is, which is why the README says host_env_keys")
+	assert.NotContains(t, envoy.Log(), hostSecret)
+}
+
+// TestWebhookAuthMemoryAfterLargeDeliveries sends bursts of 1 MiB and of
+// 16 MiB deliveries and reads how large each Wasm VM's linear memory grew.
+// The body is hashed as it passes, at most maxRead bytes of it in the VM
+// at once, so a worker's memory does not follow the body size: copying
+// whole bodies in, it reached 20 MiB after the 16 MiB burst, and it never
+// shrinks.
+func TestWebhookAuthMemoryAfterLargeDeliveries(t *testing.T) {
+	const bound = 12 << 20
+	up := harness.NewUpstream(t, nil)
+	envoy := harness.Start(t, harness.Config{
+		Clusters: []harness.Cluster{up.Cluster("app")},
+		Env:      webhookSecrets,
+		Listeners: []harness.Listener{{
+			BufferLimitBytes: 64 << 20,
+			Filters: []harness.HTTPFilter{webhookFilterWithHostSecrets(t,
+				`{"scheme": "github", "secrets": [{"env": "GITHUB_WEBHOOK_SECRET"}], "max_body_bytes": 67108864}`)},
+		}},
+	})
+	largest := func() uint64 { return slices.Max(envoy.WasmMemory()) }
+	require.Len(t, envoy.WasmMemory(), 2+envoy.Concurrency, "a VM per worker, plus the base and main thread's")
+	t.Logf("Wasm linear memory before: largest %.2f MiB of %v", float64(largest())/(1<<20), envoy.WasmMemory())
+	for _, burst := range []struct{ mib, together, rounds int }{{1, 16, 4}, {16, 4, 2}} {
+		for round := range burst.rounds {
+			outs := sendTogether(burst.together, func(i int) outcome {
+				d := webhookSigners["github"](webhookBody(burst.mib<<20-2, fmt.Sprint("memory-", burst.mib, "-", round, "-", i)), time.Now())
+				return send(context.Background(), nil, envoy.URL(d.path), string(d.body), "x-hub-signature-256", d.header.Get("x-hub-signature-256"))
+			})
+			requireNoErrors(t, outs)
+			for _, o := range outs {
+				require.Equal(t, http.StatusOK, o.Status, o.Body)
+			}
+		}
+		t.Logf("after %d × %d MiB deliveries: largest %.2f MiB of %v; Envoy RSS %d MiB",
+			burst.together*burst.rounds, burst.mib, float64(largest())/(1<<20), envoy.WasmMemory(), envoy.RSS()>>20)
+		assert.LessOrEqual(t, largest(), uint64(bound), "after %d MiB deliveries", burst.mib)
+	}
 }

@@ -72,10 +72,12 @@ const (
 	MaxReplayWindow = 24 * time.Hour
 
 	// ReplayKeySignature, the default replay.key, recognises a replay by
-	// its signature (and signed timestamp).
+	// what its provider signed: the signed timestamp and id, if any, and
+	// the signed content.
 	ReplayKeySignature = "signature"
-	// ReplayKeyHeaderPrefix starts a replay.key that names a delivery-id
-	// header instead, such as "header:x-github-delivery".
+	// ReplayKeyHeaderPrefix starts a replay.key that names a signed
+	// delivery-id header instead: "header:webhook-id" (or svix-id) for the
+	// standard scheme, "header:<hmac.id_header>" for hmac.
 	ReplayKeyHeaderPrefix = "header:"
 
 	// MaxHeaderBytes bounds every header the filter parses; a longer one
@@ -132,7 +134,7 @@ type Config struct {
 	// Derived by Validate from the fields above.
 	settings     Settings
 	sigHeaders   []string
-	replayHeader string    // "" when replays are keyed on the signature
+	replayHeader string    // "" when replays are keyed on the signed content
 	generic      *hmacSpec // scheme hmac
 	twilioURL    string    // scheme twilio: the configured URL, or ""
 	allowSHA1    bool      // scheme github
@@ -164,10 +166,12 @@ type ReplayConfig struct {
 	// timestamp_header); the others remember a delivery for as long as
 	// its timestamp is within tolerance. Absent: DefaultReplayWindow.
 	Window *plugins.Duration `json:"window"`
-	// Key is what identifies a delivery: "signature" (the default), or
-	// "header:<name>" for a delivery-id header such as x-github-delivery.
-	// Such a header is not signed by most providers: a replay that changes
-	// it is not recognised, while a redelivery that keeps it is refused.
+	// Key is what identifies a delivery: "signature" (the default), what
+	// the provider signed; or "header:<name>", a delivery id, so that a
+	// redelivery signed afresh with the same id is refused too. Only an id
+	// the signature covers may be named (standard: webhook-id or svix-id,
+	// either meaning the signed id; hmac: its id_header): a replay could
+	// change any other header.
 	Key string `json:"key"`
 }
 
@@ -196,7 +200,8 @@ type HMACConfig struct {
 	Prefix string `json:"prefix"`
 	// Algorithm is sha1, sha256 or sha512. Absent: sha256.
 	Algorithm string `json:"algorithm"`
-	// Encoding of the signature: hex or base64. Absent: hex.
+	// Encoding of the signature: hex (either case) or base64 (canonical).
+	// Absent: hex.
 	Encoding string `json:"encoding"`
 	// TimestampHeader names a header with the signing time in Unix
 	// seconds; it must then be signed through {timestamp}.
@@ -206,7 +211,7 @@ type HMACConfig struct {
 	IDHeader string `json:"id_header"`
 	// Template is the signed content: text with the placeholders {id},
 	// {timestamp}, {method}, {path} (with the query string) and {body},
-	// which it must contain. Absent: "{body}".
+	// which it must contain once. Absent: "{body}".
 	Template string `json:"template"`
 }
 
@@ -448,11 +453,26 @@ func (c *Config) validateReplay(s *Settings) error {
 		if !validHeaderName(name) {
 			return plugins.Errorf("replay.key", "%q does not name a header: use \"header:\" and a header name", r.Key)
 		}
+		if !c.signsID(name) {
+			return plugins.Errorf("replay.key", "%q: scheme %q does not sign %s, so a replay with another value would pass; "+
+				"use \"signature\" (the default), or a signed id: webhook-id for standard, hmac.id_header for hmac", r.Key, c.Scheme, name)
+		}
 		c.replayHeader = name
 	default:
 		return plugins.Errorf("replay.key", "%q is not a replay key: use \"signature\" or \"header:<name>\"", r.Key)
 	}
 	return nil
+}
+
+// signsID reports whether header carries a delivery id the scheme signs.
+func (c *Config) signsID(header string) bool {
+	switch c.Scheme {
+	case SchemeStandard:
+		return header == standardHeaders[0][0] || header == standardHeaders[1][0]
+	case SchemeHMAC:
+		return c.generic != nil && c.generic.idHeader != "" && header == c.generic.idHeader
+	}
+	return false
 }
 
 func validTwilioURL(raw string) error {
@@ -682,6 +702,8 @@ func (h *HMACConfig) spec() (*hmacSpec, error) {
 	switch {
 	case !s.needs.has(fieldBody):
 		return nil, plugins.Errorf("hmac.template", "must sign {body}, or a tampered body would pass")
+	case bodies(s.template) > 1:
+		return nil, plugins.Errorf("hmac.template", "must sign {body} once: the body is hashed as it passes")
 	case s.needs.has(fieldTimestamp) && s.tsHeader == "":
 		return nil, plugins.Errorf("hmac.timestamp_header", "is required: the template signs {timestamp}")
 	case s.tsHeader != "" && !s.needs.has(fieldTimestamp):
@@ -692,6 +714,17 @@ func (h *HMACConfig) spec() (*hmacSpec, error) {
 		return nil, plugins.Errorf("hmac.template", "must sign {id}: an unsigned id_header proves nothing")
 	}
 	return s, nil
+}
+
+// bodies counts the {body} placeholders of a template.
+func bodies(parts []templatePart) int {
+	n := 0
+	for _, p := range parts {
+		if p.field == fieldBody {
+			n++
+		}
+	}
+	return n
 }
 
 // parseTemplate splits a signing template into literal text and

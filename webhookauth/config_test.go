@@ -39,7 +39,7 @@ func TestParseSettings(t *testing.T) {
 			name: "every field set",
 			given: `{"scheme": "github", "secrets": [{"env": "A"}, {"value": "inline"}], "tolerance": "1m",
 				"max_body_bytes": 2048, "body_timeout": "30s", "failure_status": 403, "strip_signature_headers": true, "verified_header": "",
-				"replay": {"enabled": false, "cache_size": 500, "window": "10m", "key": "header:X-GitHub-Delivery"},
+				"replay": {"enabled": false, "cache_size": 500, "window": "10m", "key": "signature"},
 				"github": {"allow_sha1": true}}`,
 			want: Settings{
 				Scheme: SchemeGitHub, Tolerance: time.Minute, MaxBodyBytes: 2048, BodyTimeout: 30 * time.Second, FailureStatus: 403,
@@ -73,6 +73,20 @@ func TestParseSettings(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, routes.Default.Settings())
 		})
+	}
+}
+
+// TestReplayKeyOnSignedIDs: a header may identify deliveries only where
+// the signature covers it.
+func TestReplayKeyOnSignedIDs(t *testing.T) {
+	for _, config := range []string{
+		`{"scheme": "standard", "secrets": [{"env": "A"}], "replay": {"key": "header:webhook-id"}}`,
+		`{"scheme": "standard", "secrets": [{"env": "A"}], "replay": {"key": "header:Svix-Id"}}`,
+		`{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "id_header": "X-Delivery", "template": "{id}.{body}"},
+			"replay": {"key": "header:x-delivery"}}`,
+	} {
+		_, err := Parse([]byte(config))
+		assert.NoError(t, err, config)
 	}
 }
 
@@ -156,6 +170,22 @@ func TestParseErrors(t *testing.T) {
 			&plugins.FieldError{Path: "replay.key", Msg: `"body" is not a replay key: use "signature" or "header:<name>"`}},
 		{"replay key header without name", `{"scheme": "github", "secrets": [{"env": "A"}], "replay": {"key": "header:"}}`,
 			&plugins.FieldError{Path: "replay.key", Msg: `"header:" does not name a header: use "header:" and a header name`}},
+		{"replay key on a header github does not sign", `{"scheme": "github", "secrets": [{"env": "A"}], "replay": {"key": "header:X-GitHub-Delivery"}}`,
+			&plugins.FieldError{Path: "replay.key", Msg: `"header:X-GitHub-Delivery": scheme "github" does not sign x-github-delivery, ` +
+				`so a replay with another value would pass; use "signature" (the default), or a signed id: webhook-id for standard, hmac.id_header for hmac`}},
+		{"replay key on the signature header", `{"scheme": "stripe", "secrets": [{"env": "A"}], "replay": {"key": "header:stripe-signature"}}`,
+			&plugins.FieldError{Path: "replay.key", Msg: `"header:stripe-signature": scheme "stripe" does not sign stripe-signature, ` +
+				`so a replay with another value would pass; use "signature" (the default), or a signed id: webhook-id for standard, hmac.id_header for hmac`}},
+		{"replay key on a standard header that is not the id", `{"scheme": "standard", "secrets": [{"env": "A"}], "replay": {"key": "header:webhook-timestamp"}}`,
+			&plugins.FieldError{Path: "replay.key", Msg: `"header:webhook-timestamp": scheme "standard" does not sign webhook-timestamp, ` +
+				`so a replay with another value would pass; use "signature" (the default), or a signed id: webhook-id for standard, hmac.id_header for hmac`}},
+		{"replay key on an hmac header other than id_header", `{"scheme": "hmac", "secrets": [{"env": "A"}],
+			"hmac": {"header": "x-sig", "id_header": "x-id", "template": "{id}{body}"}, "replay": {"key": "header:x-request-id"}}`,
+			&plugins.FieldError{Path: "replay.key", Msg: `"header:x-request-id": scheme "hmac" does not sign x-request-id, ` +
+				`so a replay with another value would pass; use "signature" (the default), or a signed id: webhook-id for standard, hmac.id_header for hmac`}},
+		{"replay key on an hmac id_header that is not set", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig"}, "replay": {"key": "header:x-id"}}`,
+			&plugins.FieldError{Path: "replay.key", Msg: `"header:x-id": scheme "hmac" does not sign x-id, ` +
+				`so a replay with another value would pass; use "signature" (the default), or a signed id: webhook-id for standard, hmac.id_header for hmac`}},
 		{"hmac without its block", `{"scheme": "hmac", "secrets": [{"env": "A"}]}`,
 			&plugins.FieldError{Path: "hmac.header", Msg: "is required for scheme hmac"}},
 		{"hmac without header", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"prefix": "sha256="}}`,
@@ -168,6 +198,8 @@ func TestParseErrors(t *testing.T) {
 			&plugins.FieldError{Path: "hmac.encoding", Msg: `"base32" is not supported: use hex or base64`}},
 		{"hmac template without body", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "template": "{method} {path}"}}`,
 			&plugins.FieldError{Path: "hmac.template", Msg: "must sign {body}, or a tampered body would pass"}},
+		{"hmac template signing the body twice", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "template": "{body}.{body}"}}`,
+			&plugins.FieldError{Path: "hmac.template", Msg: "must sign {body} once: the body is hashed as it passes"}},
 		{"hmac template unknown placeholder", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "template": "{host}{body}"}}`,
 			&plugins.FieldError{Path: "hmac.template", Msg: "unknown placeholder {host}: use {id}, {timestamp}, {method}, {path} or {body}"}},
 		{"hmac template unclosed", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "template": "{body}{id"}}`,

@@ -6,6 +6,7 @@ import (
 	"crypto/sha512"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -246,6 +247,39 @@ func TestGenericHMACAlgorithms(t *testing.T) {
 				"algorithm": "`+tt.algorithm+`", "encoding": "`+tt.encoding+`"}}`, map[string]string{"K": "k"})
 			got := c.Verify(newRequest("b", "x-s", tt.signature).delivery(), now)
 			assert.Equal(t, Verdict{Expires: now.Add(DefaultReplayWindow)}, withoutKey(got))
+		})
+	}
+}
+
+// TestRespeltSignatures: spellings of a genuine signature that the Go
+// libraries accept because they decode hex, while the providers' documented
+// checks and their Node, Python and Ruby libraries compare lower-case hex
+// strings and refuse them. This filter is as strict as the strictest.
+func TestRespeltSignatures(t *testing.T) {
+	at := time.Now().Truncate(time.Second)
+	ts := strconv.FormatInt(at.Unix(), 10)
+	const body = `{"id":"evt_1","object":"event"}`
+	upper := func(d differential, header, prefix string) request {
+		v := d.signed.headers[header]
+		return d.signed.withHeader(header, prefix+strings.ToUpper(strings.TrimPrefix(v, prefix)))
+	}
+	stripe := stripeDifferential("", body, at)
+	upperStripe := stripe.signed.withHeader("stripe-signature", "t="+ts+",v1="+strings.ToUpper(hexOf(mac(sha256.New, "whsec_test_0123456789", ts, ".", body))))
+	github := githubDifferential("", body)
+	slack := slackDifferential("", body, ts)
+	tests := []struct {
+		d       differential
+		respelt request
+	}{
+		{stripe, upperStripe},
+		{github, upper(github, "x-hub-signature-256", "sha256=")},
+		{slack, upper(slack, "x-slack-signature", "v0=")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.d.name, func(t *testing.T) {
+			c := parseConfig(t, tt.d.config, tt.d.env)
+			require.NoError(t, tt.d.oracle(tt.respelt), "the Go library decodes the hex, in either case")
+			assert.Equal(t, Verdict{Reason: ReasonMalformed}, c.Verify(tt.respelt.delivery(), at))
 		})
 	}
 }

@@ -1,11 +1,15 @@
 // Package webhookauth verifies webhook deliveries before they reach the
-// application: a forged, tampered, stale or replayed delivery is refused.
+// application: a forged, tampered, stale, ambiguous or replayed delivery
+// is refused.
 //
 // It knows the signing schemes of Stripe, GitHub, Slack, Shopify, Standard
 // Webhooks (Svix) and Twilio, and a generic HMAC scheme for everyone else.
-// Everything here is pure: Verify takes the request's headers, its body and
-// the current time and returns a Verdict, and the replay cache is a function
-// from one encoded shard to the next, so the proxy-wasm glue in filter.go can
+// Everything here is pure: a Verifier reads the request's headers
+// (Config.Begin), takes its body in the pieces it arrives in (Write) and
+// decides at a given time (Finish), so the proxy-wasm glue in filter.go
+// never copies a whole body into the VM unless the scheme needs it in one
+// piece; Verify does the same for a whole delivery at once. The replay
+// cache is a function from one encoded shard to the next, so the glue can
 // keep it in shared data where every worker sees it.
 //
 // Only the standard library's crypto is used, so the package builds for

@@ -2,6 +2,7 @@ package webhookauth
 
 import (
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -14,8 +15,8 @@ import (
 // RootID is the root_id that selects this filter in a module.
 const RootID = "webhookauth"
 
-// Reasons the glue adds to those of Verify. Both are failures of the proxy,
-// not of the sender, so the reply is 503: every provider redelivers on a
+// Reasons the glue adds to those of Verify. All but body_timeout are
+// failures of the proxy, not of the sender, so the reply is 503: every provider redelivers on a
 // 5xx, and a genuine delivery then gets another chance.
 const (
 	// ReasonReplayCheckUnavailable: the replay cache in shared data could
@@ -29,6 +30,10 @@ const (
 	// ReasonBodyTimeout: the whole body did not arrive within body_timeout
 	// (answered 408), so no request is held back without end.
 	ReasonBodyTimeout Reason = "body_timeout"
+	// ReasonTimerUnavailable: the host refused the timer that bounds the
+	// wait for the body. Holding the request back without it could hang
+	// it for good, so it is answered at once.
+	ReasonTimerUnavailable Reason = "timer_unavailable"
 )
 
 // Local replies. They say nothing an attacker could learn from: the reason
@@ -53,15 +58,17 @@ type pluginContext struct {
 	metrics *plugins.Metrics
 	byRoute map[string]*route
 	replay  map[*Config]*replayCache
-	// disabledMarker is the verified header a client may not send on
-	// routes where the filter is disabled either.
-	disabledMarker string
+	// markers are every verified header name the configuration mentions,
+	// the default one included: a client's copy of any of them is removed
+	// on every route the filter sees.
+	markers []string
 	// bodySeen: a body reached a stream held back in its headers, which
-	// proves Envoy honours that pause (see OnHttpStreamDone).
+	// proves Envoy honours that pause (see warnNoBody).
 	bodySeen, warnedNoBody bool
 	store                  plugins.SharedStore
 	now                    func() time.Time
 	env                    func(string) (string, bool)
+	newScheduler           func(now func() time.Time) *plugins.Scheduler
 }
 
 var _ types.PluginContext = (*pluginContext)(nil)
@@ -69,9 +76,10 @@ var _ types.PluginContext = (*pluginContext)(nil)
 // NewPluginContext is the filter's factory for plugins.Register.
 func NewPluginContext(uint32) types.PluginContext {
 	return &pluginContext{
-		store: plugins.HostShared,
-		now:   time.Now,
-		env:   os.LookupEnv,
+		store:        plugins.HostShared,
+		now:          time.Now,
+		env:          os.LookupEnv,
+		newScheduler: plugins.NewHostScheduler,
 	}
 }
 
@@ -81,10 +89,10 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 		return types.OnPluginStartStatusFailed
 	}
 	p.routes = routes
-	p.sched = plugins.NewHostScheduler(p.now)
+	p.sched = p.newScheduler(p.now)
 	p.metrics = plugins.NewMetrics(RootID)
 	p.byRoute = map[string]*route{}
-	p.disabledMarker = markerToStrip(routes.Default.Settings())
+	p.markers = markers(routes)
 	p.replay = replayCaches(routes)
 	created := map[*replayCache]bool{}
 	for _, rc := range p.replay {
@@ -103,14 +111,18 @@ func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {
 	return &stream{p: p, id: contextID}
 }
 
-// markerToStrip is the header a client's copy of which is removed before
-// anything else: the configured verified header, or the default name when
-// the configuration adds none (an application may still look for it).
-func markerToStrip(s Settings) string {
-	if s.VerifiedHeader == "" {
-		return DefaultVerifiedHeader
-	}
-	return s.VerifiedHeader
+// markers lists the verified header names of every configuration, and
+// the default name, which an application may look for even where the
+// configuration adds none or another.
+func markers(routes *plugins.Routes[Config]) []string {
+	out := []string{DefaultVerifiedHeader}
+	_ = routes.Each(func(c *Config) error {
+		if h := c.Settings().VerifiedHeader; h != "" && !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+		return nil
+	})
+	return out
 }
 
 // route is what the filter keeps per Envoy route name: the configuration it
@@ -119,7 +131,6 @@ type route struct {
 	name     string
 	cfg      *Config // nil: the filter is disabled on this route
 	settings Settings
-	marker   string
 	replay   *replayCache // nil: replay protection is off
 	counters map[Reason]proxywasm.MetricCounter
 }
@@ -128,10 +139,9 @@ func (p *pluginContext) route(name string) *route {
 	if r, ok := p.byRoute[name]; ok {
 		return r
 	}
-	r := &route{name: name, cfg: p.routes.Resolve(name), marker: p.disabledMarker}
+	r := &route{name: name, cfg: p.routes.Resolve(name)}
 	if r.cfg != nil {
 		r.settings = r.cfg.Settings()
-		r.marker = markerToStrip(r.settings)
 		r.replay = p.replay[r.cfg]
 		r.counters = map[Reason]proxywasm.MetricCounter{}
 	}
@@ -173,36 +183,70 @@ const (
 // stream is one HTTP request through the filter.
 type stream struct {
 	types.DefaultHttpContext
-	p        *pluginContext
-	id       uint32
-	r        *route
-	state    streamState
-	bodySize int // the buffered body's size, as the last body callback saw it
+	p     *pluginContext
+	id    uint32
+	r     *route
+	state streamState
+	v     *Verifier
+	// bodySize is the buffered body's size as the last body callback saw
+	// it; all of it has been written to v.
+	bodySize int
 }
 
 var _ types.HttpContext = (*stream)(nil)
 
+// OnHttpRequestHeaders removes every copy of the markers, then reads the
+// headers once and begins the verification: a delivery its headers
+// already condemn (stale, malformed, ambiguous, too large) is answered
+// before its body arrives. Otherwise the request is held back while the
+// body is hashed as it passes.
 func (s *stream) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
 	s.r = s.p.route(plugins.RouteName())
-	// The marker is the application's proof that the filter ran: a copy
-	// sent by the client goes first, on every route.
-	_ = proxywasm.RemoveHttpRequestHeader(s.r.marker)
 	if s.r.cfg == nil {
+		for _, name := range s.p.markers {
+			s.removeHeader(name)
+		}
 		return types.ActionContinue
 	}
-	if endOfStream {
-		return s.verify(nil)
+	headers, err := proxywasm.GetHttpRequestHeaders()
+	if err != nil {
+		// Verified against no headers, the delivery is refused.
+		proxywasm.LogWarnf("steadfast %s: route %q: cannot read the request headers: %v", RootID, s.r.name, err)
 	}
-	if cl, err := proxywasm.GetHttpRequestHeader("content-length"); err == nil {
+	h := Headers(headers)
+	for _, name := range s.p.markers {
+		if h.has(name) {
+			s.removeHeader(name)
+		}
+	}
+	if cl, r := h.get("content-length"); r == ReasonNone {
 		if n, err := strconv.ParseUint(cl, 10, 63); err == nil && n > uint64(s.r.settings.MaxBodyBytes) {
 			return s.refuse(ReasonTooLarge)
 		}
 	}
-	s.state = buffering
-	if err := s.p.sched.Schedule(s.id, s.p.now().Add(s.r.settings.BodyTimeout), s.bodyTimedOut); err != nil {
-		proxywasm.LogWarnf("steadfast %s: cannot arm the body timeout: %v", RootID, err)
+	v, reason := s.r.cfg.Begin(h, s.p.now())
+	if reason != ReasonNone {
+		return s.refuse(reason)
 	}
+	s.v = v
+	if endOfStream {
+		return s.finish()
+	}
+	// No timer, no pause: nothing would end a body that never comes.
+	if err := s.p.sched.Schedule(s.id, s.p.now().Add(s.r.settings.BodyTimeout), s.bodyTimedOut); err != nil {
+		proxywasm.LogWarnf("steadfast %s: route %q: cannot arm the body timeout: %v", RootID, s.r.name, err)
+		return s.refuse(ReasonTimerUnavailable)
+	}
+	s.state = buffering
 	return types.ActionPause
+}
+
+// removeHeader removes every copy of a request header (Envoy's removal
+// takes them all).
+func (s *stream) removeHeader(name string) {
+	if err := proxywasm.RemoveHttpRequestHeader(name); err != nil {
+		proxywasm.LogWarnf("steadfast %s: route %q: cannot remove %s: %v", RootID, s.r.name, name, err)
+	}
 }
 
 // bodyTimedOut runs when the body did not arrive within body_timeout.
@@ -215,8 +259,8 @@ func (s *stream) bodyTimedOut() {
 }
 
 // OnHttpRequestBody holds every chunk back (ActionPause makes Envoy buffer
-// it, and bodySize is then the whole body so far) until the last, then
-// verifies the whole body at once.
+// it, and bodySize is then the whole body so far), and hands only the new
+// bytes to the verifier; the last chunk decides.
 func (s *stream) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action {
 	switch s.state {
 	case passing:
@@ -224,15 +268,44 @@ func (s *stream) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action 
 	case refused:
 		return types.ActionPause
 	}
-	s.bodySize = bodySize
 	s.p.bodySeen = true
 	if bodySize > s.r.settings.MaxBodyBytes {
 		return s.refuse(ReasonTooLarge)
 	}
+	if reason := s.readNew(bodySize); reason != ReasonNone {
+		return s.refuse(reason)
+	}
 	if !endOfStream {
 		return types.ActionPause
 	}
-	return s.verifyBuffered()
+	return s.finish()
+}
+
+// maxRead bounds each piece of the body copied into the VM. Envoy's
+// callbacks bring whatever arrived since the last one, megabytes under
+// load; read in pieces, the body never needs more than this of the VM's
+// memory at once, which never shrinks once grown.
+const maxRead = 64 << 10
+
+// readNew writes the bytes the buffered body gained since the last
+// callback to the verifier, maxRead at a time.
+func (s *stream) readNew(bodySize int) Reason {
+	if bodySize < s.bodySize {
+		proxywasm.LogWarnf("steadfast %s: route %q: the buffered body shrank from %d to %d bytes", RootID, s.r.name, s.bodySize, bodySize)
+		return ReasonBodyUnavailable
+	}
+	for s.bodySize < bodySize {
+		n := min(maxRead, bodySize-s.bodySize)
+		piece, err := proxywasm.GetHttpRequestBody(s.bodySize, n)
+		if err != nil || len(piece) != n {
+			proxywasm.LogWarnf("steadfast %s: route %q: cannot read body bytes %d to %d: %d bytes, %v",
+				RootID, s.r.name, s.bodySize, s.bodySize+n, len(piece), err)
+			return ReasonBodyUnavailable
+		}
+		s.v.Write(piece)
+		s.bodySize += n
+	}
+	return ReasonNone
 }
 
 // OnHttpRequestTrailers ends the body of a request with trailers, whose
@@ -246,52 +319,50 @@ func (s *stream) OnHttpRequestTrailers(int) types.Action {
 	case refused:
 		return types.ActionPause
 	}
-	return s.verifyBuffered()
+	return s.finish()
 }
 
-// OnHttpStreamDone drops the body timeout of a stream that ends early.
+// OnHttpStreamDone drops the body timeout of a stream that ends early. A
+// client that announced a body and left says nothing about Envoy's
+// settings: only warnNoBody, at the timeout, may.
 func (s *stream) OnHttpStreamDone() {
-	if s.state != buffering {
-		return
+	if s.state == buffering {
+		s.p.sched.Cancel(s.id)
 	}
-	s.p.sched.Cancel(s.id)
-	s.p.warnNoBody(s.r.name)
 }
 
-// warnNoBody spots the one Envoy setting the filter cannot work without,
-// once a request held back in its headers ended or timed out while no body
-// ever reached the filter. Envoy turns a pause in the request headers into
-// "stop all" (no body callbacks until the filter resumes, which it cannot
-// do unverified) unless the plugin config has
+// warnNoBody explains, once per VM, a request whose body did not arrive
+// within body_timeout while no body has reached this VM yet. The filter
+// cannot tell the two causes apart: a client that announced a body and
+// stalled, or an Envoy that never hands bodies over because a pause in the
+// request headers turns into "stop all" (no body callbacks until the filter
+// resumes, which it cannot do unverified) unless the plugin config has
 // allow_on_headers_stop_iteration: true (Envoy 1.35 and later).
 func (p *pluginContext) warnNoBody(route string) {
 	if p.bodySeen || p.warnedNoBody {
 		return
 	}
 	p.warnedNoBody = true
-	proxywasm.LogCriticalf("steadfast %s: route %q: a request held back for verification got no body: "+
-		"set allow_on_headers_stop_iteration: true in the Wasm filter's plugin config, "+
-		"or every request with a body times out after body_timeout", RootID, route)
+	proxywasm.LogWarnf("steadfast %s: route %q: no body arrived within body_timeout for a request held back for verification, "+
+		"and none has reached this worker yet: either the client stalled, or Envoy holds bodies back because the Wasm filter's "+
+		"plugin config lacks allow_on_headers_stop_iteration: true (then every request with a body times out)", RootID, route)
 }
 
-// verifyBuffered reads the buffered body, once, and verifies it.
-func (s *stream) verifyBuffered() types.Action {
-	if s.bodySize == 0 {
-		return s.verify(nil)
+// finish decides on the delivery once the whole body was written: the
+// request goes on, changed only by the configured header edits, or is
+// answered locally.
+func (s *stream) finish() types.Action {
+	var body []byte
+	if s.v.NeedsBody() && s.bodySize > 0 {
+		var err error
+		if body, err = proxywasm.GetHttpRequestBody(0, s.bodySize); err != nil || len(body) != s.bodySize {
+			proxywasm.LogWarnf("steadfast %s: route %q: cannot read the buffered body: %d of %d bytes, %v", RootID, s.r.name, len(body), s.bodySize, err)
+			return s.refuse(ReasonBodyUnavailable)
+		}
 	}
-	body, err := proxywasm.GetHttpRequestBody(0, s.bodySize)
-	if err != nil {
-		proxywasm.LogWarnf("steadfast %s: route %q: cannot read the buffered body: %v", RootID, s.r.name, err)
-		return s.refuse(ReasonBodyUnavailable)
-	}
-	return s.verify(body)
-}
-
-// verify decides on the whole delivery: the request goes on, changed only
-// by the configured header edits, or is answered locally.
-func (s *stream) verify(body []byte) types.Action {
 	now := s.p.now()
-	v := s.r.cfg.Verify(Delivery{Header: requestHeader, Body: body}, now)
+	v := s.v.Finish(body, now)
+	s.v = nil
 	if v.OK() && s.r.replay != nil {
 		v.Reason = s.r.replay.checkAndInsert(s.p.store, v.ReplayKey, v.Expires, now)
 	}
@@ -301,7 +372,7 @@ func (s *stream) verify(body []byte) types.Action {
 	s.r.count(s.p.metrics, ReasonNone)
 	if s.r.settings.StripSignatureHeaders {
 		for _, name := range s.r.cfg.SignatureHeaders() {
-			_ = proxywasm.RemoveHttpRequestHeader(name)
+			s.removeHeader(name)
 		}
 	}
 	if h := s.r.settings.VerifiedHeader; h != "" {
@@ -320,12 +391,13 @@ func (s *stream) verify(body []byte) types.Action {
 func (s *stream) refuse(reason Reason) types.Action {
 	s.p.sched.Cancel(s.id)
 	s.state = refused
+	s.v = nil
 	s.r.count(s.p.metrics, reason)
 	status, body := s.r.settings.FailureStatus, failedBody
 	switch reason {
 	case ReasonTooLarge:
 		status, body = 413, tooLargeBody
-	case ReasonReplayCheckUnavailable, ReasonBodyUnavailable:
+	case ReasonReplayCheckUnavailable, ReasonBodyUnavailable, ReasonTimerUnavailable:
 		status, body = 503, unavailableBody
 	case ReasonBodyTimeout:
 		status, body = 408, timeoutBody
@@ -335,10 +407,4 @@ func (s *stream) refuse(reason Reason) types.Action {
 		proxywasm.LogWarnf("steadfast %s: route %q: the host refused the local reply %d: %v", RootID, s.r.name, status, err)
 	}
 	return types.ActionPause
-}
-
-// requestHeader reads a request header from the host for Verify.
-func requestHeader(name string) (string, bool) {
-	v, err := proxywasm.GetHttpRequestHeader(name)
-	return v, err == nil
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 	"github.com/stretchr/testify/assert"
@@ -152,6 +153,13 @@ var tooLargeReply = &proxytest.LocalHttpResponse{
 	GRPCStatus: -1,
 }
 
+var unavailableReply = &proxytest.LocalHttpResponse{
+	StatusCode: 503,
+	Data:       []byte(`{"error":"webhook verification unavailable"}`),
+	Headers:    [][2]string{{"content-type", "application/json"}},
+	GRPCStatus: -1,
+}
+
 func counter(t *testing.T, h *plugintest.Host, route, scheme, outcome, reason string) uint64 {
 	t.Helper()
 	name := fmt.Sprintf("steadfast_webhookauth_requests_total.route.%s.scheme.%s.outcome.%s.reason.%s", route, scheme, outcome, reason)
@@ -262,7 +270,12 @@ func TestSpoofedMarkerNeverReachesTheApp(t *testing.T) {
 	// on the next route.
 	body := func(n int) string { return fmt.Sprintf(`{"zen":"Keep it logically awesome.","n":%d}`, n) }
 	const config = `{"scheme": "github", "secrets": [{"value": "It's a Secret to Everybody"}],
-		"routes": [{"name": "open", "disabled": true}, {"name": "custom", "verified_header": "x-hook-ok"}]}`
+		"routes": [{"name": "open", "disabled": true}, {"name": "custom", "verified_header": "x-hook-ok"},
+		{"name": "quiet", "verified_header": ""}]}`
+	// Every marker name the configuration mentions, the default one too.
+	spoofed := func(headers [][2]string) [][2]string {
+		return with(with(headers, "x-steadfast-webhook-verified", "github"), "x-hook-ok", "github")
+	}
 	plugintest.Run(t, testFilter(c, nil, nil), func(t *testing.T, mode plugintest.Mode) {
 		h := plugintest.Start(t, testFilter(c, nil, nil), mode, config)
 		request := func(route string, headers [][2]string, body string) (uint32, [][2]string) {
@@ -271,18 +284,87 @@ func TestSpoofedMarkerNeverReachesTheApp(t *testing.T) {
 			return id, h.GetCurrentRequestHeaders(id)
 		}
 
-		_, got := request("hooks", with(signedGitHub(body(1)), "x-steadfast-webhook-verified", "stripe"), body(1))
+		_, got := request("hooks", spoofed(signedGitHub(body(1))), body(1))
 		assert.Equal(t, with(signedGitHub(body(1)), "x-steadfast-webhook-verified", "github"), got, "the filter's own value replaces the client's")
 
 		forged := replaced(signedGitHub(body(2)), "x-hub-signature-256", "sha256="+strings.Repeat("0", 64))
-		id, _ := request("hooks", with(forged, "x-steadfast-webhook-verified", "github"), body(2))
+		id, _ := request("hooks", spoofed(forged), body(2))
 		assert.Equal(t, refusedReply, h.GetSentLocalResponse(id), "a claimed marker does not replace a signature")
 
-		_, got = request("open", with(signedGitHub(body(3)), "x-steadfast-webhook-verified", "github"), body(3))
-		assert.Equal(t, signedGitHub(body(3)), got, "removed on a disabled route too")
+		_, got = request("open", spoofed(signedGitHub(body(3))), body(3))
+		assert.Equal(t, signedGitHub(body(3)), got, "removed on a disabled route, whichever route's name it is")
 
-		_, got = request("custom", with(signedGitHub(body(4)), "x-hook-ok", "stripe"), body(4))
-		assert.Equal(t, with(signedGitHub(body(4)), "x-hook-ok", "github"), got)
+		_, got = request("custom", spoofed(signedGitHub(body(4))), body(4))
+		assert.Equal(t, with(signedGitHub(body(4)), "x-hook-ok", "github"), got, "the default name is removed where a route has its own")
+
+		_, got = request("quiet", spoofed(signedGitHub(body(5))), body(5))
+		assert.Equal(t, signedGitHub(body(5)), got, "removed where no marker is added")
+	})
+}
+
+// TestDuplicatedSignedHeadersAreRefused: a request carrying a signature
+// header, or a signed timestamp, twice is answered at its headers, before
+// any body, and nothing of it goes on.
+func TestDuplicatedSignedHeadersAreRefused(t *testing.T) {
+	c := newClock()
+	const body = `{"id":"evt_2","type":"invoice.paid"}`
+	genuine := signedGitHub(body)
+	slack := headersOf(slackRequest("sl", wasmEpochTS, body))
+	tests := []struct {
+		name    string
+		route   string
+		headers [][2]string
+	}{
+		{"two X-Hub-Signature-256, genuine first", "hooks",
+			with(genuine, "x-hub-signature-256", "sha256="+hexOf(mac(sha256.New, githubSecret, "{}")))},
+		{"two X-Hub-Signature-256, genuine last", "hooks",
+			append([][2]string{{"x-hub-signature-256", "sha256=" + hexOf(mac(sha256.New, githubSecret, "{}"))}}, genuine...)},
+		{"the same signature twice", "hooks", with(genuine, "x-hub-signature-256", genuine[len(genuine)-1][1])},
+		{"two signed timestamps", "slack", with(slack, "x-slack-request-timestamp", wasmEpochTS)},
+	}
+	const config = `{"scheme": "github", "secrets": [{"value": "It's a Secret to Everybody"}],
+		"routes": [{"name": "slack", "scheme": "slack", "secrets": [{"value": "sl"}], "tolerance": "1h"}]}`
+	plugintest.Run(t, testFilter(c, nil, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil, nil), mode, config)
+		for _, tt := range tests {
+			require.NoError(t, h.SetProperty([]string{"xds", "route_name"}, []byte(tt.route)))
+			id := h.InitializeHttpContext()
+			assert.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, tt.headers, false), tt.name)
+			assert.Equal(t, refusedReply, h.GetSentLocalResponse(id), "%s: answered before the body", tt.name)
+			assert.Equal(t, types.ActionPause, h.CallOnRequestBody(id, []byte(body), true), tt.name)
+			h.CompleteHttpContext(id)
+		}
+		assert.Equal(t, uint64(3), counter(t, h, "hooks", "github", "rejected", "ambiguous"))
+		assert.Equal(t, uint64(1), counter(t, h, "slack", "slack", "rejected", "ambiguous"))
+		assert.Equal(t, uint32(0), h.GetTickPeriod(), "no body timeout armed")
+	})
+}
+
+// TestHeadersDecideBeforeTheBody: what the headers alone condemn is
+// answered at once, without waiting for (and holding) the body.
+func TestHeadersDecideBeforeTheBody(t *testing.T) {
+	c := newClock()
+	const body = `{"id":"evt_3"}`
+	staleTS := strconv.FormatInt(wasmEpoch.Add(-2*time.Hour).Unix(), 10)
+	tests := []struct {
+		name    string
+		headers [][2]string
+		reason  string
+	}{
+		{"stale", headersOf(stripeRequest("sk-test", staleTS, body)), "stale"},
+		{"malformed", headersOf(newRequest(body, "stripe-signature", "t="+wasmEpochTS+",v1=zz")), "malformed"},
+		{"no signature", headersOf(newRequest(body, "content-type", "application/json")), "missing_header"},
+	}
+	plugintest.Run(t, testFilter(c, nil, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil, nil), mode, stripeConfig, routeName("stripe"))
+		for _, tt := range tests {
+			id := h.InitializeHttpContext()
+			assert.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, tt.headers, false), tt.name)
+			assert.Equal(t, refusedReply, h.GetSentLocalResponse(id), tt.name)
+			h.CompleteHttpContext(id)
+			assert.Equal(t, uint64(1), counter(t, h, "stripe", "stripe", "rejected", tt.reason), tt.name)
+		}
+		assert.Equal(t, uint32(0), h.GetTickPeriod(), "no body timeout armed")
 	})
 }
 
@@ -355,6 +437,44 @@ func TestReplayIsRefusedAcrossStreams(t *testing.T) {
 	})
 }
 
+// TestReplayWhateverSignatureMatches replays deliveries with another of
+// their signatures: the replay cache still knows them.
+func TestReplayWhateverSignatureMatches(t *testing.T) {
+	c := newClock()
+	const body = `{"id":"evt_rot"}`
+	both := stripeHeader("sk-old", wasmEpochTS, body) + ",v1=" + hexOf(mac(sha256.New, "sk-new", wasmEpochTS, ".", body))
+	sha256Header := "sha256=" + hexOf(mac(sha256.New, githubSecret, body))
+	sha1Header := "sha1=" + hexOf(mac(sha1.New, githubSecret, body))
+	const config = `{"scheme": "stripe", "secrets": [{"value": "sk-old"}, {"value": "sk-new"}], "tolerance": "1h",
+		"routes": [{"name": "github", "scheme": "github", "secrets": [{"value": "It's a Secret to Everybody"}], "github": {"allow_sha1": true}}]}`
+	tests := []struct {
+		name          string
+		route         string
+		first, replay [][2]string
+	}{
+		{"rotation: both signatures, then the new one alone", "stripe",
+			headersOf(newRequest(body, "stripe-signature", both)), headersOf(stripeRequest("sk-new", wasmEpochTS, body))},
+		{"github: both headers, then X-Hub-Signature alone", "github",
+			headersOf(newRequest(body, "x-hub-signature-256", sha256Header, "x-hub-signature", sha1Header)),
+			headersOf(newRequest(body, "x-hub-signature", sha1Header))},
+	}
+	plugintest.Run(t, testFilter(c, nil, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil, nil), mode, config)
+		for _, tt := range tests {
+			require.NoError(t, h.SetProperty([]string{"xds", "route_name"}, []byte(tt.route)))
+			id, action := send(h, tt.first, body, 0)
+			require.Equal(t, types.ActionContinue, action, tt.name)
+			h.CompleteHttpContext(id)
+
+			id, _ = send(h, tt.replay, body, 0)
+			assert.Equal(t, refusedReply, h.GetSentLocalResponse(id), tt.name)
+			h.CompleteHttpContext(id)
+		}
+		assert.Equal(t, uint64(1), counter(t, h, "stripe", "stripe", "rejected", "replay"))
+		assert.Equal(t, uint64(1), counter(t, h, "github", "github", "rejected", "replay"))
+	})
+}
+
 func TestReplayProtectionOff(t *testing.T) {
 	c := newClock()
 	const body = `{"ping":true}`
@@ -391,12 +511,7 @@ func TestReplayCacheUnavailableFailsClosed(t *testing.T) {
 	id, action := send(h, signedGitHub(body), body, 0)
 
 	assert.Equal(t, types.ActionPause, action)
-	assert.Equal(t, &proxytest.LocalHttpResponse{
-		StatusCode: 503,
-		Data:       []byte(`{"error":"webhook verification unavailable"}`),
-		Headers:    [][2]string{{"content-type", "application/json"}},
-		GRPCStatus: -1,
-	}, h.GetSentLocalResponse(id))
+	assert.Equal(t, unavailableReply, h.GetSentLocalResponse(id))
 	assert.Equal(t, plugins.DefaultCASAttempts, store.sets, "the compare-and-swap loop is bounded")
 	assert.Equal(t, uint64(1), counter(t, h, "hooks", "github", "rejected", "replay_check_unavailable"))
 }
@@ -461,7 +576,7 @@ func TestDisabledRoutePassesUntouched(t *testing.T) {
 // TestBodyNeverArrivingIsExplained is what an Envoy without
 // allow_on_headers_stop_iteration does: streams held back in their headers
 // get no body. They end at body_timeout with 408, and the first says why,
-// once.
+// once, naming the other possible cause too: a client that stalled.
 func TestBodyNeverArrivingIsExplained(t *testing.T) {
 	c := newClock()
 	const body = `{"ping":1}`
@@ -481,12 +596,34 @@ func TestBodyNeverArrivingIsExplained(t *testing.T) {
 			assert.Equal(t, uint32(408), reply.StatusCode)
 			h.CompleteHttpContext(id)
 		}
-		logs := h.GetCriticalLogs()
+		logs := h.GetWarnLogs()
 		require.Len(t, logs, 1)
-		assert.Contains(t, logs[0], `steadfast webhookauth: route "hooks": a request held back for verification got no body`)
+		assert.Contains(t, logs[0], `steadfast webhookauth: route "hooks": no body arrived within body_timeout`)
+		assert.Contains(t, logs[0], "either the client stalled, or Envoy holds bodies back")
 		assert.Contains(t, logs[0], "allow_on_headers_stop_iteration: true")
+		assert.Empty(t, h.GetCriticalLogs())
 		assert.Equal(t, uint64(2), counter(t, h, "hooks", "github", "rejected", "body_timeout"))
 		assert.Equal(t, uint32(0), h.GetTickPeriod(), "no timer left behind")
+	})
+}
+
+// TestClientLeavingBeforeItsBodyIsNotExplained: a client that announces a
+// body and closes proves nothing about Envoy's settings, even as the first
+// request a worker sees.
+func TestClientLeavingBeforeItsBodyIsNotExplained(t *testing.T) {
+	c := newClock()
+	const body = `{"ping":3}`
+	plugintest.Run(t, testFilter(c, nil, nil), func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, testFilter(c, nil, nil), mode, githubConfig, routeName("hooks"))
+		for range 3 {
+			id := h.InitializeHttpContext()
+			require.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, signedGitHub(body), false))
+			h.CompleteHttpContext(id)
+		}
+
+		assert.Empty(t, h.GetWarnLogs())
+		assert.Empty(t, h.GetCriticalLogs())
+		assert.Equal(t, uint32(0), h.GetTickPeriod(), "the body timeouts are dropped")
 	})
 }
 
@@ -494,16 +631,56 @@ func TestBodyArrivingProvesThePauseWorks(t *testing.T) {
 	c := newClock()
 	const body = `{"ping":2}`
 	plugintest.Run(t, testFilter(c, nil, nil), func(t *testing.T, mode plugintest.Mode) {
-		h := plugintest.Start(t, testFilter(c, nil, nil), mode, githubConfig)
+		h := plugintest.Start(t, testFilter(c, nil, nil), mode,
+			`{"scheme": "github", "secrets": [{"value": "It's a Secret to Everybody"}], "body_timeout": "100ms"}`)
 		id, _ := send(h, signedGitHub(body), body, 0)
 		h.CompleteHttpContext(id)
 
 		id = h.InitializeHttpContext()
-		h.CallOnRequestHeaders(id, signedGitHub(body), false)
-		h.CompleteHttpContext(id) // a client that left before its body
+		h.CallOnRequestHeaders(id, signedGitHub(body), false) // a client that stalls before its body
+		for i := 0; i < 100 && h.GetSentLocalResponse(id) == nil; i++ {
+			c.t = c.t.Add(10 * time.Millisecond)
+			h.Tick()
+		}
+		require.NotNil(t, h.GetSentLocalResponse(id))
+		assert.Equal(t, uint32(408), h.GetSentLocalResponse(id).StatusCode)
 
+		assert.Empty(t, h.GetWarnLogs(), "a body reached this worker before: the client stalled")
 		assert.Empty(t, h.GetCriticalLogs())
 	})
+}
+
+// failingTimer is a scheduler whose host refuses every timer.
+func failingTimer(now func() time.Time) *plugins.Scheduler {
+	return plugins.NewScheduler(now, func(uint32) error { return types.ErrorStatusBadArgument }, proxywasm.SetEffectiveContext)
+}
+
+// TestNoTimerNoPause: when the body timeout cannot be armed, nothing would
+// end a request whose body never comes, so it is answered at once. The
+// emulator always arms timers: this runs natively only.
+func TestNoTimerNoPause(t *testing.T) {
+	c := newClock()
+	const body = `{"ping":4}`
+	f := testFilter(c, nil, nil)
+	factory := f.Factory
+	f.Factory = func(id uint32) types.PluginContext {
+		p := factory(id).(*pluginContext)
+		p.newScheduler = failingTimer
+		return p
+	}
+	h := plugintest.Start(t, f, plugintest.Native, githubConfig, routeName("hooks"))
+
+	id := h.InitializeHttpContext()
+	assert.Equal(t, types.ActionPause, h.CallOnRequestHeaders(id, signedGitHub(body), false))
+
+	assert.Equal(t, unavailableReply, h.GetSentLocalResponse(id))
+	assert.Equal(t, uint64(1), counter(t, h, "hooks", "github", "rejected", "timer_unavailable"))
+	assert.Equal(t, types.ActionPause, h.CallOnRequestBody(id, []byte(body), true), "nothing goes on after the reply")
+
+	get := [][2]string{{":method", "GET"}, {":path", "/hooks"}, {"x-hub-signature-256", "sha256=" + hexOf(mac(sha256.New, githubSecret, ""))}}
+	id, action := send(h, get, "", 0)
+	assert.Equal(t, types.ActionContinue, action, "a request without a body needs no timer")
+	assert.Nil(t, h.GetSentLocalResponse(id))
 }
 
 func TestEnvironmentSecrets(t *testing.T) {
@@ -575,7 +752,15 @@ func (u *uniqueDeliveries) next() [][2]string {
 
 // BenchmarkRequestPath is an accepted GitHub delivery with replay
 // protection on, the body in 16 KiB chunks as Envoy hands it over.
-func BenchmarkRequestPath(b *testing.B) {
+func BenchmarkRequestPath(b *testing.B) { benchmarkRequestPath(b, githubConfig) }
+
+// BenchmarkRequestPathWithoutReplay is BenchmarkRequestPath with replay
+// protection off: no replay key is hashed and no shard updated.
+func BenchmarkRequestPathWithoutReplay(b *testing.B) {
+	benchmarkRequestPath(b, `{"scheme": "github", "secrets": [{"value": "It's a Secret to Everybody"}], "replay": {"enabled": false}}`)
+}
+
+func benchmarkRequestPath(b *testing.B, config string) {
 	c := newClock()
 	const chunk = 16 << 10
 	for _, size := range []struct {
@@ -584,7 +769,7 @@ func BenchmarkRequestPath(b *testing.B) {
 	}{{"1KiB", 1 << 10}, {"64KiB", 64 << 10}, {"1MiB", 1 << 20}} {
 		for _, mode := range []plugintest.Mode{plugintest.Native, plugintest.Wasm} {
 			b.Run(size.name+"/"+string(mode), func(b *testing.B) {
-				h := plugintest.Start(b, testFilter(c, nil, nil), mode, githubConfig)
+				h := plugintest.Start(b, testFilter(c, nil, nil), mode, config)
 				u := newUniqueDeliveries(size.bytes)
 				b.SetBytes(int64(size.bytes))
 				b.ReportAllocs()

@@ -89,17 +89,18 @@ func FuzzParseStandardSignatures(f *testing.F) {
 }
 
 // FuzzDecodeSignature covers prefix and encoding decoding: whatever it
-// accepts has the requested size and, for base64, its one canonical
-// spelling.
+// accepts has the requested size and the spelling the encoding allows.
 func FuzzDecodeSignature(f *testing.F) {
-	f.Add("sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17", "sha256=", false, uint8(32))
-	f.Add("sha1=01DC10D0C83E72ED246219CDD91669667FE2CA59", "sha1=", false, uint8(20))
-	f.Add("VnKUjZsLuN5iZWjn5EntcBVCF9kMN43LglzCE1/GSeY=", "", true, uint8(32))
-	f.Add("0/KCTR6DLpKmkAf8muzZqo1nDgQ=", "", true, uint8(20))
-	f.Add("v0=", "v0=", false, uint8(0))
-	f.Add("=\n=", "", true, uint8(1))
-	f.Fuzz(func(t *testing.T, v, prefix string, base64 bool, size uint8) {
-		got, ok := decodeSignature(v, prefix, base64, int(size))
+	f.Add("sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17", "sha256=", uint8(lowerHex), uint8(32))
+	f.Add("sha1=01DC10D0C83E72ED246219CDD91669667FE2CA59", "sha1=", uint8(lowerHex), uint8(20))
+	f.Add("sha1=01DC10D0C83E72ED246219CDD91669667FE2CA59", "sha1=", uint8(anyHex), uint8(20))
+	f.Add("VnKUjZsLuN5iZWjn5EntcBVCF9kMN43LglzCE1/GSeY=", "", uint8(canonicalBase64), uint8(32))
+	f.Add("0/KCTR6DLpKmkAf8muzZqo1nDgQ=", "", uint8(canonicalBase64), uint8(20))
+	f.Add("v0=", "v0=", uint8(lowerHex), uint8(0))
+	f.Add("=\n=", "", uint8(canonicalBase64), uint8(1))
+	f.Fuzz(func(t *testing.T, v, prefix string, encByte, size uint8) {
+		enc := encoding(encByte % 3)
+		got, ok := decodeSignature(v, prefix, enc, int(size))
 		if !ok {
 			return
 		}
@@ -107,9 +108,11 @@ func FuzzDecodeSignature(f *testing.F) {
 		switch {
 		case len(got) != int(size):
 			t.Fatalf("%d bytes, want %d, from %q", len(got), size, v)
-		case base64 && b64(got) != rest:
+		case enc == canonicalBase64 && b64(got) != rest:
 			t.Fatalf("%q is not the canonical base64 of %x", rest, got)
-		case !base64 && !strings.EqualFold(hexOf(got), rest):
+		case enc == lowerHex && hexOf(got) != rest:
+			t.Fatalf("%q is not the lower-case hex of %x", rest, got)
+		case enc == anyHex && !strings.EqualFold(hexOf(got), rest):
 			t.Fatalf("%q is not the hex of %x", rest, got)
 		}
 	})
@@ -197,61 +200,75 @@ func fuzzConfigs(f *testing.F) []*Config {
 	var out []*Config
 	for _, js := range []string{
 		`{"scheme": "stripe", "secrets": [{"env": "A"}]}`,
-		`{"scheme": "github", "secrets": [{"env": "A"}], "github": {"allow_sha1": true}, "replay": {"key": "header:x-github-delivery"}}`,
+		`{"scheme": "github", "secrets": [{"env": "A"}], "github": {"allow_sha1": true}}`,
 		`{"scheme": "slack", "secrets": [{"env": "A"}]}`,
 		`{"scheme": "shopify", "secrets": [{"env": "A"}]}`,
 		`{"scheme": "standard", "secrets": [{"env": "W"}], "public_keys": [{"env": "P"}]}`,
 		`{"scheme": "twilio", "secrets": [{"env": "A"}]}`,
 		`{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "timestamp_header": "x-ts", "id_header": "x-id",
 			"template": "{id}|{timestamp}|{method}|{path}|{body}", "encoding": "base64"}}`,
+		`{"scheme": "standard", "secrets": [{"env": "W"}], "replay": {"key": "header:webhook-id"}}`,
+		`{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "id_header": "x-id", "template": "{method} {body} {id}"},
+			"replay": {"key": "header:x-id"}}`,
 	} {
 		out = append(out, parseConfig(f, js, env))
 	}
 	return out
 }
 
-// FuzzVerify gives every scheme arbitrary header values and bodies. The
-// seeds are valid deliveries, so mutations start deep inside each scheme.
+// fuzzSeed is a valid delivery for one of fuzzConfigs.
+type fuzzSeed struct {
+	scheme                   uint8
+	sig, ts, id, path, ctype string
+	body                     []byte
+}
+
+// fuzzSeeds are valid deliveries, so that mutations start deep inside
+// each scheme.
+func fuzzSeeds() []fuzzSeed {
+	body := []byte(`{"id":1}`)
+	twPath := "/t?bodySHA256=" + hexOf(sha256Of(string(body)))
+	return []fuzzSeed{
+		{0, stripeHeader("a", nowTS, string(body)), nowTS, "", "/", "", body},
+		{1, "sha256=" + hexOf(mac(sha256.New, "a", string(body))), "", "d-1", "/", "", body},
+		{1, "sha1=" + hexOf(mac(sha1.New, "a", string(body))), "", "d-1", "/", "", body},
+		{2, "v0=" + hexOf(mac(sha256.New, "a", "v0:", nowTS, ":", string(body))), nowTS, "", "/", "", body},
+		{3, b64(mac(sha256.New, "a", string(body))), "", "", "/", "", body},
+		{4, standardRequest("msg_1", nowTS, string(body)).headers["webhook-signature"], nowTS, "msg_1", "/", "", body},
+		{4, ed25519Signature("msg_1", nowTS, string(body)), nowTS, "msg_1", "/", "", body},
+		{5, b64(mac(sha1.New, "a", "https://h"+twPath)), "", "", twPath, "application/json", body},
+		{5, b64(mac(sha1.New, "a", "https://h/f", "a", "1")), "", "", "/f", "application/x-www-form-urlencoded", []byte("a=1")},
+		{6, b64(mac(sha256.New, "a", "i|", nowTS, "|POST|/p|", string(body))), nowTS, "i", "/p", "", body},
+		{7, standardRequest("msg_1", nowTS, string(body)).headers["webhook-signature"], nowTS, "msg_1", "/", "", body},
+		{8, hexOf(mac(sha256.New, "a", "POST ", string(body), " i")), "", "i", "/", "", body},
+	}
+}
+
+// fuzzDelivery gives sig, ts and id to every header that could carry them.
+func fuzzDelivery(sig, ts, id, path, ctype string, body []byte) Delivery {
+	headers := map[string]string{":method": "POST", ":scheme": "https", ":authority": "h", ":path": path, "content-type": ctype}
+	for _, name := range []string{"stripe-signature", "x-hub-signature-256", "x-hub-signature", "x-slack-signature",
+		"x-shopify-hmac-sha256", "webhook-signature", "svix-signature", "x-twilio-signature", "x-sig"} {
+		headers[name] = sig
+	}
+	for _, name := range []string{"x-slack-request-timestamp", "webhook-timestamp", "svix-timestamp", "x-ts"} {
+		headers[name] = ts
+	}
+	for _, name := range []string{"webhook-id", "svix-id", "x-id"} {
+		headers[name] = id
+	}
+	return request{headers: headers, body: body}.delivery()
+}
+
+// FuzzVerify gives every scheme arbitrary header values and bodies.
 func FuzzVerify(f *testing.F) {
 	configs := fuzzConfigs(f)
-	const body = `{"id":1}`
-	twPath := "/t?bodySHA256=" + hexOf(sha256Of(body))
-	seeds := []struct {
-		scheme                   uint8
-		sig, ts, id, path, ctype string
-	}{
-		{0, stripeHeader("a", nowTS, body), nowTS, "", "/", ""},
-		{1, "sha256=" + hexOf(mac(sha256.New, "a", body)), "", "d-1", "/", ""},
-		{1, "sha1=" + hexOf(mac(sha1.New, "a", body)), "", "d-1", "/", ""},
-		{2, "v0=" + hexOf(mac(sha256.New, "a", "v0:", nowTS, ":", body)), nowTS, "", "/", ""},
-		{3, b64(mac(sha256.New, "a", body)), "", "", "/", ""},
-		{4, standardRequest("msg_1", nowTS, body).headers["webhook-signature"], nowTS, "msg_1", "/", ""},
-		{4, ed25519Signature("msg_1", nowTS, body), nowTS, "msg_1", "/", ""},
-		{5, b64(mac(sha1.New, "a", "https://h"+twPath)), "", "", twPath, "application/json"},
-		{5, b64(mac(sha1.New, "a", "https://h/f", "a", "1")), "", "", "/f", "application/x-www-form-urlencoded"},
-		{6, b64(mac(sha256.New, "a", "i|", nowTS, "|POST|/p|", body)), nowTS, "i", "/p", ""},
-	}
-	for _, s := range seeds {
-		b := []byte(body)
-		if s.ctype == "application/x-www-form-urlencoded" {
-			b = []byte("a=1")
-		}
-		f.Add(s.scheme, s.sig, s.ts, s.id, s.path, s.ctype, b)
+	for _, s := range fuzzSeeds() {
+		f.Add(s.scheme, s.sig, s.ts, s.id, s.path, s.ctype, s.body)
 	}
 	f.Fuzz(func(t *testing.T, scheme uint8, sig, ts, id, path, ctype string, body []byte) {
 		c := configs[int(scheme)%len(configs)]
-		headers := map[string]string{":method": "POST", ":scheme": "https", ":authority": "h", ":path": path, "content-type": ctype}
-		for _, name := range []string{"stripe-signature", "x-hub-signature-256", "x-hub-signature", "x-slack-signature",
-			"x-shopify-hmac-sha256", "webhook-signature", "svix-signature", "x-twilio-signature", "x-sig"} {
-			headers[name] = sig
-		}
-		for _, name := range []string{"x-slack-request-timestamp", "webhook-timestamp", "svix-timestamp", "x-ts"} {
-			headers[name] = ts
-		}
-		for _, name := range []string{"webhook-id", "svix-id", "x-id", "x-github-delivery"} {
-			headers[name] = id
-		}
-		d := request{headers: headers, body: body}.delivery()
+		d := fuzzDelivery(sig, ts, id, path, ctype, body)
 		got := c.Verify(d, now)
 		if again := c.Verify(d, now); again != got {
 			t.Fatalf("Verify is not deterministic: %+v then %+v", got, again)
@@ -261,6 +278,29 @@ func FuzzVerify(f *testing.F) {
 		}
 		if !got.OK() && got != (Verdict{Reason: got.Reason}) {
 			t.Fatalf("refused with a replay key or expiry: %+v", got)
+		}
+	})
+}
+
+// FuzzVerifyInChunks checks that how the body is cut into pieces never
+// changes the verdict: each byte of cuts is the size of the next piece
+// (0 to 16), the rest of the body comes in one.
+func FuzzVerifyInChunks(f *testing.F) {
+	configs := fuzzConfigs(f)
+	for _, s := range fuzzSeeds() {
+		f.Add(s.scheme, s.sig, s.ts, s.id, s.path, s.ctype, s.body, []byte{1, 0, 3, 16})
+		f.Add(s.scheme, s.sig, s.ts, s.id, s.path, s.ctype, s.body, bytes.Repeat([]byte{1}, len(s.body)))
+	}
+	f.Fuzz(func(t *testing.T, scheme uint8, sig, ts, id, path, ctype string, body, cuts []byte) {
+		c := configs[int(scheme)%len(configs)]
+		d := fuzzDelivery(sig, ts, id, path, ctype, body)
+		sizes := make([]int, len(cuts))
+		for i, b := range cuts {
+			sizes[i] = int(b % 17)
+		}
+		whole, pieces := c.Verify(d, now), verifyInChunks(c, d, sizes, now)
+		if whole != pieces {
+			t.Fatalf("whole body: %+v, in pieces of %v: %+v", whole, sizes, pieces)
 		}
 	})
 }

@@ -8,6 +8,56 @@ import (
 	"strings"
 )
 
+// Headers are a request's headers as Envoy hands them over: lower-case
+// names, the pseudo-headers (":method", ":path", ":authority", ":scheme")
+// included, and a name as many times as it was sent. Envoy's own lookup of
+// one header returns its first copy only, which is why the filter reads
+// them all once and looks them up here.
+type Headers [][2]string
+
+// get reads a header as hostile input: sent more than once is ambiguous,
+// absent or empty is missing, longer than MaxHeaderBytes is malformed.
+func (h Headers) get(name string) (string, Reason) {
+	value, n := "", 0
+	for _, kv := range h {
+		if kv[0] == name {
+			if n++; n == 1 {
+				value = kv[1]
+			}
+		}
+	}
+	switch {
+	case n > 1:
+		return "", ReasonAmbiguous
+	case value == "":
+		return "", ReasonMissingHeader
+	case len(value) > MaxHeaderBytes:
+		return "", ReasonMalformed
+	}
+	return value, ReasonNone
+}
+
+// has reports whether the header name was sent at all.
+func (h Headers) has(name string) bool {
+	for _, kv := range h {
+		if kv[0] == name {
+			return true
+		}
+	}
+	return false
+}
+
+// repeated reports whether the header name was sent more than once.
+func (h Headers) repeated(name string) bool {
+	n := 0
+	for _, kv := range h {
+		if kv[0] == name {
+			n++
+		}
+	}
+	return n > 1
+}
+
 // The parsers below read attacker-controlled header values. They never
 // panic, bound their work by the header's length (at most MaxHeaderBytes)
 // and report anything unexpected as malformed (ok == false).
@@ -33,21 +83,37 @@ func parseUnix(s string) (int64, bool) {
 	return n, true
 }
 
-// decodeSignature removes prefix from v and decodes the rest, hex or
-// base64, to exactly size bytes.
-func decodeSignature(v, prefix string, base64 bool, size int) ([]byte, bool) {
+// encoding is how a signature is spelt in its header.
+type encoding uint8
+
+const (
+	// lowerHex is hex in lower case only: GitHub, Slack and Stripe send
+	// it, and their own libraries (GitHub's documented check, Slack's
+	// Bolt, Stripe's Node, Python and Ruby libraries) compare the header
+	// with a lower-case hex string, so no other spelling passes them.
+	lowerHex encoding = iota
+	// anyHex is hex in either case, for the generic hmac scheme.
+	anyHex
+	// canonicalBase64 is standard base64 with padding and zero padding
+	// bits: the one spelling the providers' libraries compare against.
+	canonicalBase64
+)
+
+// decodeSignature removes prefix from v and decodes the rest to exactly
+// size bytes.
+func decodeSignature(v, prefix string, enc encoding, size int) ([]byte, bool) {
 	s, ok := strings.CutPrefix(v, prefix)
 	if !ok {
 		return nil, false
 	}
-	if base64 {
+	if enc == canonicalBase64 {
 		return decodeBase64(s, size)
 	}
-	return decodeHex(s, size)
+	return decodeHex(s, enc == lowerHex, size)
 }
 
-func decodeHex(s string, size int) ([]byte, bool) {
-	if len(s) != hex.EncodedLen(size) {
+func decodeHex(s string, lower bool, size int) ([]byte, bool) {
+	if len(s) != hex.EncodedLen(size) || lower && strings.ContainsAny(s, "ABCDEF") {
 		return nil, false
 	}
 	b, err := hex.DecodeString(s)
@@ -71,14 +137,15 @@ type stripeSignature struct {
 
 // parseStripeSignature parses "t=<unix>,v1=<hex>[,v1=<hex>...]". Entries
 // other than t and v1 (v0, future schemes) are ignored; a missing or
-// repeated t, an entry without "=", a v1 that is not 32 bytes of hex, or
-// no v1 at all is malformed.
+// repeated t, an entry without "=", a v1 that is not 32 bytes of
+// lower-case hex, or no v1 at all is malformed. Stripe's libraries split
+// on "," and "=" without trimming, so neither does this: " v1=" is no v1.
 func parseStripeSignature(h string) (stripeSignature, bool) {
 	var sig stripeSignature
 	seenT := false
 	for rest := h; ; {
 		item, more, found := strings.Cut(rest, ",")
-		key, value, ok := strings.Cut(trimOWS(item), "=")
+		key, value, ok := strings.Cut(item, "=")
 		if !ok {
 			return stripeSignature{}, false
 		}
@@ -96,7 +163,7 @@ func parseStripeSignature(h string) (stripeSignature, bool) {
 			if len(sig.v1) == MaxSignatures {
 				return stripeSignature{}, false
 			}
-			mac, ok := decodeHex(value, sha256.Size)
+			mac, ok := decodeHex(value, true, sha256.Size)
 			if !ok {
 				return stripeSignature{}, false
 			}

@@ -14,10 +14,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// request is a delivery under test: its headers (lower-case names) and
-// body. Its with* methods return modified copies.
+// request is a delivery under test: its headers (lower-case names), extra
+// copies of some of them, and its body. Its with* methods return modified
+// copies.
 type request struct {
 	headers map[string]string
+	extra   [][2]string
 	body    []byte
 }
 
@@ -29,11 +31,24 @@ func newRequest(body string, kv ...string) request {
 	return r
 }
 
-func (r request) delivery() Delivery {
-	return Delivery{
-		Header: func(name string) (string, bool) { v, ok := r.headers[name]; return v, ok },
-		Body:   r.body,
+// headerList is the request's headers as Envoy hands them over: in name
+// order, then the extra copies.
+func (r request) headerList() Headers {
+	var h Headers
+	for _, name := range slices.Sorted(maps.Keys(r.headers)) {
+		h = append(h, [2]string{name, r.headers[name]})
 	}
+	return append(h, r.extra...)
+}
+
+func (r request) delivery() Delivery {
+	return Delivery{Headers: r.headerList(), Body: r.body}
+}
+
+// withCopy adds another copy of a header, after all the others.
+func (r request) withCopy(name, value string) request {
+	r.extra = append(slices.Clone(r.extra), [2]string{name, value})
+	return r
 }
 
 func (r request) withHeader(name, value string) request {
@@ -116,3 +131,36 @@ func withoutKey(v Verdict) Verdict {
 }
 
 func unix(sec int64) time.Time { return time.Unix(sec, 0) }
+
+// verifyInChunks verifies d as the filter does: Begin, then the body in
+// pieces of the given sizes (what is left in one last piece), then Finish,
+// with the whole body only if the verifier says it needs it. Each piece is
+// overwritten once written, as a verifier must not keep it.
+func verifyInChunks(c *Config, d Delivery, sizes []int, now time.Time) Verdict {
+	if len(d.Body) > c.Settings().MaxBodyBytes {
+		return Verdict{Reason: ReasonTooLarge}
+	}
+	v, r := c.Begin(d.Headers, now)
+	if r != ReasonNone {
+		return Verdict{Reason: r}
+	}
+	write := func(p []byte) {
+		piece := slices.Clone(p)
+		v.Write(piece)
+		for i := range piece {
+			piece[i] = 0xa5
+		}
+	}
+	rest := d.Body
+	for _, n := range sizes {
+		n = min(n, len(rest))
+		write(rest[:n])
+		rest = rest[n:]
+	}
+	write(rest)
+	var body []byte
+	if v.NeedsBody() {
+		body = d.Body
+	}
+	return v.Finish(body, now)
+}

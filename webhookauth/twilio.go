@@ -2,9 +2,11 @@ package webhookauth
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/subtle"
+	"hash"
 	"slices"
 	"strings"
 )
@@ -13,66 +15,138 @@ import (
 // a few dozen.
 const maxFormParams = 1024
 
-// verifyTwilio checks X-Twilio-Signature: HMAC-SHA1 over the full URL and,
-// for a form body, every POST parameter sorted by name, name then value.
-// A JSON body is covered instead by a bodySHA256 query parameter, the hex
-// SHA-256 of the body, which must match. Any other non-empty body cannot
-// be covered by the signature and is malformed.
-func (c *Config) verifyTwilio(d Delivery) (signed, Reason) {
-	h, r := d.get("x-twilio-signature")
+// twilioCheck is what Twilio's signature is checked against. Twilio signs,
+// with HMAC-SHA1, the full URL and, for a form body, every POST parameter
+// sorted by name, name then value. A JSON body is covered instead by a
+// bodySHA256 query parameter, the hex SHA-256 of the body, which must
+// match. Any other non-empty body cannot be covered by the signature and
+// is malformed.
+type twilioCheck struct {
+	url      string // the URL as the request gives it (see twilioRequestURL)
+	sig      []byte
+	form     bool      // the parameters are signed: Finish needs the body
+	bodyHash hash.Hash // bodySHA256 was given: the body's SHA-256
+	want     []byte    // bodySHA256, decoded
+	// urlMatches: the signature covers the URL alone (no form), and does.
+	urlMatches bool
+}
+
+// beginTwilio reads the signature and the URL. Unless the body is a form,
+// the signature covers the URL alone and is checked here; Finish decides,
+// once it knows whether the body could be signed at all.
+func (c *Config) beginTwilio(h Headers) (*Verifier, Reason) {
+	raw, r := h.get("x-twilio-signature")
 	if r != ReasonNone {
-		return signed{}, r
+		return nil, r
 	}
-	u, r := c.twilioRequestURL(d)
+	u, r := c.twilioRequestURL(h)
 	if r != ReasonNone {
-		return signed{}, r
+		return nil, r
 	}
-	sig, ok := decodeSignature(h, "", true, sha1.Size)
+	form, r := isForm(h)
+	if r != ReasonNone {
+		return nil, r
+	}
+	sig, ok := decodeSignature(raw, "", canonicalBase64, sha1.Size)
 	if !ok {
-		return signed{}, ReasonMalformed
+		return nil, ReasonMalformed
 	}
 	_, query, _ := strings.Cut(u, "?")
 	bodyHash, hashed, ok := queryParam(query, "bodySHA256")
 	if !ok {
-		return signed{}, ReasonMalformed
+		return nil, ReasonMalformed
 	}
-	bodyOK := 1
-	var params []formParam
+	tw := &twilioCheck{url: u, sig: sig}
 	switch {
 	case hashed:
-		want, ok := decodeHex(bodyHash, sha256.Size)
+		if tw.want, ok = decodeHex(bodyHash, true, sha256.Size); !ok {
+			return nil, ReasonMalformed
+		}
+		tw.bodyHash = newSHA256()
+	case form:
+		tw.form = true
+	}
+	v := c.newVerifier(nil, nil, "", "")
+	v.bodySigned, v.twilio = false, tw
+	if !tw.form {
+		tw.urlMatches = c.twilioMatches(tw, nil)
+		v.signedURL(tw, nil)
+	}
+	return v, ReasonNone
+}
+
+// finishTwilio checks what needs the body: its SHA-256, or the form
+// parameters the signature covers.
+func (v *Verifier) finishTwilio(body []byte) Reason {
+	tw := v.twilio
+	switch {
+	case tw.form:
+		params, ok := parseForm(body)
 		if !ok {
-			return signed{}, ReasonMalformed
+			return ReasonMalformed
 		}
-		got := sum256(d.Body)
-		bodyOK = subtle.ConstantTimeCompare(got[:], want)
-	case isForm(d):
-		if params, ok = parseForm(d.Body); !ok {
-			return signed{}, ReasonMalformed
+		if !v.c.twilioMatches(tw, params) {
+			return ReasonMismatch
 		}
-	case len(d.Body) > 0:
-		return signed{}, ReasonMalformed
+		v.signedURL(tw, params)
+		return ReasonNone
+	case tw.bodyHash == nil && v.size > 0:
+		return ReasonMalformed
+	case tw.bodyHash != nil:
+		var sum [sha256.Size]byte
+		if subtle.ConstantTimeCompare(tw.bodyHash.Sum(sum[:0]), tw.want) != 1 {
+			return ReasonMismatch
+		}
 	}
-	parts := make([][]byte, 1, 1+2*len(params))
-	for _, p := range params {
-		parts = append(parts, p.name, p.value)
+	if !tw.urlMatches {
+		return ReasonMismatch
 	}
-	for _, candidate := range [2]string{u, otherPortForm(u)} {
+	return ReasonNone
+}
+
+// twilioMatches reports whether the signature covers the URL, in either of
+// its port forms (see otherPortForm), and params.
+func (c *Config) twilioMatches(tw *twilioCheck, params []formParam) bool {
+	match := 0
+	var sum [sha1.Size]byte
+	for _, candidate := range [2]string{tw.url, otherPortForm(tw.url)} {
 		if candidate == "" {
 			continue
 		}
-		parts[0] = []byte(candidate)
-		if m := c.matchHMAC(sha1.New, [][]byte{sig}, parts...); m != nil && bodyOK == 1 {
-			return signed{sig: m}, ReasonNone
+		for _, key := range c.keys.secrets {
+			m := hmac.New(sha1.New, key)
+			m.Write([]byte(candidate))
+			for _, p := range params {
+				m.Write(p.name)
+				m.Write(p.value)
+			}
+			match |= subtle.ConstantTimeCompare(m.Sum(sum[:0]), tw.sig)
 		}
 	}
-	return signed{}, ReasonMismatch
+	return match == 1
+}
+
+// signedURL writes what Twilio signed to the replay key: the URL, without
+// its scheme's default port whichever form matched, and params.
+func (v *Verifier) signedURL(tw *twilioCheck, params []formParam) {
+	if !v.keyContent {
+		return
+	}
+	u := tw.url
+	if other := otherPortForm(u); other != "" && len(other) < len(u) {
+		u = other
+	}
+	v.key.Write([]byte(u))
+	for _, p := range params {
+		v.key.Write(p.name)
+		v.key.Write(p.value)
+	}
 }
 
 // twilioRequestURL is the URL Twilio signed: the configured one with the
 // request's query string, or one rebuilt from the request.
-func (c *Config) twilioRequestURL(d Delivery) (string, Reason) {
-	path, r := d.get(":path")
+func (c *Config) twilioRequestURL(h Headers) (string, Reason) {
+	path, r := h.get(":path")
 	if r != ReasonNone {
 		return "", r
 	}
@@ -82,28 +156,37 @@ func (c *Config) twilioRequestURL(d Delivery) (string, Reason) {
 		}
 		return c.twilioURL, ReasonNone
 	}
-	authority, r := d.get(":authority")
+	authority, r := h.get(":authority")
 	if r != ReasonNone {
 		return "", r
 	}
-	return requestScheme(d) + "://" + authority + path, ReasonNone
+	scheme, r := requestScheme(h)
+	if r != ReasonNone {
+		return "", r
+	}
+	return scheme + "://" + authority + path, ReasonNone
 }
 
 // requestScheme is the scheme the client used: x-forwarded-proto when a
-// proxy in front set it, else :scheme, else https.
-func requestScheme(d Delivery) string {
+// proxy in front set it, else :scheme, else https. Either sent twice is
+// ambiguous.
+func requestScheme(h Headers) (string, Reason) {
 	for _, name := range [...]string{"x-forwarded-proto", ":scheme"} {
-		v, r := d.get(name)
-		if r != ReasonNone {
+		v, r := h.get(name)
+		switch r {
+		case ReasonAmbiguous:
+			return "", r
+		case ReasonNone:
+		default:
 			continue
 		}
 		v, _, _ = strings.Cut(v, ",")
 		switch v = strings.ToLower(trimOWS(v)); v {
 		case "http", "https":
-			return v
+			return v, ReasonNone
 		}
 	}
-	return "https"
+	return "https", ReasonNone
 }
 
 // otherPortForm returns u with its scheme's default port removed when it
@@ -161,13 +244,19 @@ func queryParam(query, name string) (value string, found, ok bool) {
 	return value, found, true
 }
 
-func isForm(d Delivery) bool {
-	ct, r := d.get("content-type")
-	if r != ReasonNone {
-		return false
+// isForm reports whether the body is a form, by its content-type; one
+// sent twice is ambiguous.
+func isForm(h Headers) (bool, Reason) {
+	ct, r := h.get("content-type")
+	switch r {
+	case ReasonAmbiguous:
+		return false, r
+	case ReasonNone:
+	default:
+		return false, ReasonNone
 	}
 	media, _, _ := strings.Cut(ct, ";")
-	return strings.EqualFold(trimOWS(media), "application/x-www-form-urlencoded")
+	return strings.EqualFold(trimOWS(media), "application/x-www-form-urlencoded"), ReasonNone
 }
 
 // formParam is one decoded form parameter.

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
 	"hash"
 	"time"
@@ -19,9 +20,15 @@ const (
 	ReasonNone Reason = ""
 	// ReasonMissingHeader: a header the scheme needs is absent or empty.
 	ReasonMissingHeader Reason = "missing_header"
-	// ReasonMalformed: a header is unparsable or too long, there are too
-	// many signatures, or a body is in a form the signature cannot cover.
+	// ReasonMalformed: a header is unparsable or too long, a signature is
+	// not spelt as the provider spells it, there are too many signatures,
+	// or a body is in a form the signature cannot cover.
 	ReasonMalformed Reason = "malformed"
+	// ReasonAmbiguous: a signature header, or a header whose value is
+	// signed (a timestamp, an id), came more than once. Which copy the
+	// provider signed, and which one the application reads, cannot be
+	// told apart.
+	ReasonAmbiguous Reason = "ambiguous"
 	// ReasonStale: the signed timestamp is further than the tolerance from
 	// now, in the past or the future.
 	ReasonStale Reason = "stale"
@@ -36,17 +43,18 @@ const (
 
 // Delivery is what Verify sees of a request.
 type Delivery struct {
-	// Header returns a request header by lower-case name, including the
-	// pseudo-headers ":method", ":path", ":authority" and ":scheme".
-	Header func(name string) (string, bool)
+	// Headers are the request's headers, pseudo-headers included.
+	Headers Headers
 	// Body is the whole request body.
 	Body []byte
 }
 
-// Verdict is the outcome of Verify.
+// Verdict is the outcome of a verification.
 type Verdict struct {
 	Reason Reason
-	// ReplayKey identifies this exact signed delivery; set on success.
+	// ReplayKey identifies the delivery: what its provider signed, the
+	// same whichever secret, signature or algorithm matched. Set on
+	// success when replay protection is on.
 	ReplayKey [16]byte
 	// Expires is until when the replay key must be remembered; set on
 	// success.
@@ -56,99 +64,229 @@ type Verdict struct {
 // OK reports whether the delivery was accepted.
 func (v Verdict) OK() bool { return v.Reason == ReasonNone }
 
-// signed is what a scheme found in a delivery whose signature matched.
-type signed struct {
-	timed bool
-	unix  int64  // the signed timestamp, when timed
-	sig   []byte // the signature that matched, decoded
-}
-
-// Verify checks a delivery's signature, and for schemes with a signed
-// timestamp its freshness, at time now. It does not consult the replay
-// cache: on success the caller passes the Verdict's ReplayKey and Expires
-// to CheckAndInsert. A Config whose secrets were not resolved accepts
-// nothing.
+// Verify checks a whole delivery at once: its signature and, for schemes
+// with a signed timestamp, its freshness at time now. It is Begin, Write
+// and Finish in one call, so it decides exactly as a delivery checked
+// piece by piece. It does not consult the replay cache: on success the
+// caller passes the Verdict's ReplayKey and Expires to CheckAndInsert. A
+// Config whose secrets were not resolved accepts nothing.
 func (c *Config) Verify(d Delivery, now time.Time) Verdict {
-	if c.keys == nil {
-		return Verdict{Reason: ReasonMismatch}
-	}
 	if len(d.Body) > c.settings.MaxBodyBytes {
 		return Verdict{Reason: ReasonTooLarge}
 	}
-	var replayID string
-	if c.replayHeader != "" {
-		v, r := d.get(c.replayHeader)
-		if r != ReasonNone {
-			return Verdict{Reason: r}
-		}
-		replayID = v
+	v, r := c.Begin(d.Headers, now)
+	if r != ReasonNone {
+		return Verdict{Reason: r}
 	}
-	var s signed
-	var r Reason
+	v.Write(d.Body)
+	return v.Finish(d.Body, now)
+}
+
+// Verifier checks one delivery while its body passes, so that only the
+// checks that need the body in one piece (Twilio's form parameters,
+// Standard Webhooks' Ed25519 signatures) have it kept: Config.Begin reads
+// the headers, Write takes the body in the pieces it comes in, and Finish
+// decides. A Verifier serves one delivery.
+type Verifier struct {
+	c     *Config
+	timed bool
+	unix  int64 // the signed timestamp, when timed
+	// macs hold one HMAC per secret, fed the signed content; sigs are the
+	// HMAC signatures the delivery carries, decoded.
+	macs []hash.Hash
+	sigs [][]byte
+	// key is the SHA-256 the replay key is cut from (see startKey); nil
+	// when replay protection is off. keyContent: the signed content goes
+	// into it (replay.key "signature").
+	key        hash.Hash
+	keyContent bool
+	// bodySigned: the body is part of the signed content, as it is for
+	// every scheme but Twilio's.
+	bodySigned bool
+	suffix     [][]byte // signed content after the body (hmac templates)
+	size       int      // body bytes written
+	ed25519    *ed25519Check
+	twilio     *twilioCheck
+}
+
+// ed25519Check is what a Standard Webhooks v1a signature is checked with:
+// Ed25519 needs the signed message in one piece.
+type ed25519Check struct {
+	prefix []byte // "id.timestamp."
+	sigs   [][]byte
+}
+
+// Begin reads a delivery's headers at time now: it parses the signature,
+// checks the signed timestamp's freshness and prepares what Write feeds.
+// A delivery whose headers already decide against it is refused here,
+// before its body arrives.
+func (c *Config) Begin(h Headers, now time.Time) (*Verifier, Reason) {
+	if c.keys == nil {
+		return nil, ReasonMismatch
+	}
+	for _, name := range c.sigHeaders {
+		if h.repeated(name) {
+			return nil, ReasonAmbiguous
+		}
+	}
 	switch c.Scheme {
 	case SchemeStripe:
-		s, r = c.verifyStripe(d, now)
+		return c.beginStripe(h, now)
 	case SchemeGitHub:
-		s, r = c.verifyGitHub(d)
+		return c.beginGitHub(h)
 	case SchemeSlack:
-		s, r = c.verifySlack(d, now)
+		return c.beginSlack(h, now)
 	case SchemeShopify:
-		s, r = c.verifyShopify(d)
+		return c.beginShopify(h)
 	case SchemeStandard:
-		s, r = c.verifyStandard(d, now)
+		return c.beginStandard(h, now)
 	case SchemeTwilio:
-		s, r = c.verifyTwilio(d)
+		return c.beginTwilio(h)
 	case SchemeHMAC:
-		s, r = c.verifyHMAC(d, now)
-	default:
-		r = ReasonMismatch
+		return c.beginHMAC(h, now)
+	}
+	return nil, ReasonMismatch
+}
+
+// NeedsBody reports whether Finish needs the whole body.
+func (v *Verifier) NeedsBody() bool {
+	return v.ed25519 != nil || v.twilio != nil && v.twilio.form
+}
+
+// Write takes the next piece of the body.
+func (v *Verifier) Write(p []byte) {
+	v.size += len(p)
+	if v.bodySigned {
+		v.signed(p)
+	}
+	if v.twilio != nil && v.twilio.bodyHash != nil {
+		v.twilio.bodyHash.Write(p)
+	}
+}
+
+// Finish decides at time now, once the whole body was written. body is
+// the whole body when NeedsBody, and is not read otherwise.
+func (v *Verifier) Finish(body []byte, now time.Time) Verdict {
+	c := v.c
+	if v.timed && !c.fresh(v.unix, now) {
+		return Verdict{Reason: ReasonStale}
+	}
+	var r Reason
+	if v.twilio != nil {
+		r = v.finishTwilio(body)
+	} else {
+		for _, p := range v.suffix {
+			v.signed(p)
+		}
+		if !v.macMatches() && !v.ed25519Matches(body) {
+			r = ReasonMismatch
+		}
 	}
 	if r != ReasonNone {
 		return Verdict{Reason: r}
 	}
-	v := Verdict{Expires: now.Add(c.settings.ReplayWindow)}
-	if s.timed {
-		v.Expires = time.Unix(s.unix, 0).Add(c.settings.Tolerance)
+	verdict := Verdict{Expires: now.Add(c.settings.ReplayWindow)}
+	if v.timed {
+		verdict.Expires = time.Unix(v.unix, 0).Add(c.settings.Tolerance)
 	}
-	if c.replayHeader != "" {
-		v.ReplayKey = replayKey(c.Scheme, 'h', 0, []byte(replayID))
-	} else {
-		v.ReplayKey = replayKey(c.Scheme, 's', s.unix, s.sig)
+	if v.key != nil {
+		var sum [sha256.Size]byte
+		copy(verdict.ReplayKey[:], v.key.Sum(sum[:0]))
 	}
+	return verdict
+}
+
+// newVerifier prepares an HMAC per secret for sigs (none when sigs is
+// empty) and the replay key of a delivery whose signed timestamp and id
+// are ts and id ("" when the scheme signs none).
+func (c *Config) newVerifier(newHash func() hash.Hash, sigs [][]byte, ts, id string) *Verifier {
+	v := &Verifier{c: c, sigs: sigs, bodySigned: true}
+	if len(sigs) > 0 {
+		v.macs = make([]hash.Hash, len(c.keys.secrets))
+		for i, key := range c.keys.secrets {
+			v.macs[i] = hmac.New(newHash, key)
+		}
+	}
+	v.startKey(ts, id)
 	return v
 }
 
-// replayKey is the first 16 bytes of SHA-256 over the scheme, the kind of
-// key ('s' signature, 'h' header), the signed timestamp (0 when none) and
-// the value. The signature is the decoded one, so that another spelling of
-// it (upper-case hex) is the same delivery.
-func replayKey(scheme string, kind byte, unix int64, value []byte) [16]byte {
-	h := newSHA256()
-	buf := make([]byte, 0, len(scheme)+10)
-	buf = append(buf, scheme...)
-	buf = append(buf, 0, kind)
-	buf = binary.BigEndian.AppendUint64(buf, uint64(unix))
-	h.Write(buf)
-	h.Write(value)
-	var key [16]byte
-	copy(key[:], h.Sum(nil))
-	return key
+// startKey begins the replay key: SHA-256 over the scheme, then either
+// (replay.key "signature") the signed timestamp, the signed id and the
+// signed content, or (replay.key "header:<name>") the signed id alone.
+// Every part but the content, which comes last, is length-prefixed, and a
+// mode byte tells the two kinds apart, so no two deliveries that differ in
+// what was signed share a key. Nothing of the signature goes in: the same
+// delivery has one key whichever secret, signature or algorithm matched,
+// and however the signature header was spelt.
+func (v *Verifier) startKey(ts, id string) {
+	if !v.c.settings.Replay {
+		return
+	}
+	v.key = newSHA256()
+	buf := make([]byte, 0, 16+len(v.c.Scheme)+len(ts)+len(id))
+	buf = appendFramed(buf, v.c.Scheme)
+	if v.c.replayHeader != "" {
+		buf = append(buf, 'h')
+		buf = appendFramed(buf, id)
+	} else {
+		buf = append(buf, 's')
+		buf = appendFramed(appendFramed(buf, ts), id)
+		v.keyContent = true
+	}
+	v.key.Write(buf)
 }
 
-// get reads a header as hostile input: absent or empty is missing, longer
-// than MaxHeaderBytes is malformed.
-func (d Delivery) get(name string) (string, Reason) {
-	if d.Header == nil {
-		return "", ReasonMissingHeader
+// appendFramed appends s after its length, four bytes big-endian.
+func appendFramed(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
+}
+
+// signed feeds the next part of the signed content to the HMACs and, when
+// it identifies the delivery, to the replay key.
+func (v *Verifier) signed(p []byte) {
+	for _, m := range v.macs {
+		m.Write(p)
 	}
-	v, ok := d.Header(name)
-	switch {
-	case !ok || v == "":
-		return "", ReasonMissingHeader
-	case len(v) > MaxHeaderBytes:
-		return "", ReasonMalformed
+	if v.keyContent {
+		v.key.Write(p)
 	}
-	return v, ReasonNone
+}
+
+// macMatches reports whether any HMAC equals any of the delivery's
+// signatures, comparing every pair in constant time.
+func (v *Verifier) macMatches() bool {
+	var sum [64]byte
+	match := 0
+	for _, m := range v.macs {
+		got := m.Sum(sum[:0])
+		for _, s := range v.sigs {
+			match |= subtle.ConstantTimeCompare(got, s)
+		}
+	}
+	return match == 1
+}
+
+// ed25519Matches checks the Standard Webhooks v1a signatures, if any,
+// against every public key.
+func (v *Verifier) ed25519Matches(body []byte) bool {
+	e := v.ed25519
+	if e == nil {
+		return false
+	}
+	// The one copy of the body this package makes, and only for v1a
+	// deliveries.
+	msg := make([]byte, 0, len(e.prefix)+len(body))
+	msg = append(append(msg, e.prefix...), body...)
+	for _, pk := range v.c.keys.public {
+		for _, s := range e.sigs {
+			if ed25519.Verify(pk, msg, s) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // fresh reports whether a signed timestamp is within tolerance of now.
@@ -157,104 +295,77 @@ func (c *Config) fresh(unix int64, now time.Time) bool {
 	return age <= c.settings.Tolerance && age >= -c.settings.Tolerance
 }
 
-// matchHMAC computes, for each secret in turn, the HMAC of the parts written in
-// order, and returns the first of sigs that equals one (compared in
-// constant time), or nil.
-func (c *Config) matchHMAC(newHash func() hash.Hash, sigs [][]byte, parts ...[]byte) []byte {
-	var sum [64]byte
-	for _, key := range c.keys.secrets {
-		m := hmac.New(newHash, key)
-		for _, p := range parts {
-			m.Write(p)
-		}
-		got := m.Sum(sum[:0])
-		for _, s := range sigs {
-			if hmac.Equal(got, s) {
-				return s
-			}
-		}
-	}
-	return nil
-}
-
-func (c *Config) verifyStripe(d Delivery, now time.Time) (signed, Reason) {
-	h, r := d.get("stripe-signature")
+func (c *Config) beginStripe(h Headers, now time.Time) (*Verifier, Reason) {
+	raw, r := h.get("stripe-signature")
 	if r != ReasonNone {
-		return signed{}, r
+		return nil, r
 	}
-	sig, ok := parseStripeSignature(h)
+	sig, ok := parseStripeSignature(raw)
 	if !ok {
-		return signed{}, ReasonMalformed
+		return nil, ReasonMalformed
 	}
 	if !c.fresh(sig.unix, now) {
-		return signed{}, ReasonStale
+		return nil, ReasonStale
 	}
-	m := c.matchHMAC(newSHA256, sig.v1, []byte(sig.timestamp), []byte{'.'}, d.Body)
-	if m == nil {
-		return signed{}, ReasonMismatch
-	}
-	return signed{timed: true, unix: sig.unix, sig: m}, ReasonNone
+	v := c.newVerifier(newSHA256, sig.v1, sig.timestamp, "")
+	v.timed, v.unix = true, sig.unix
+	v.signed([]byte(sig.timestamp + "."))
+	return v, ReasonNone
 }
 
-func (c *Config) verifyGitHub(d Delivery) (signed, Reason) {
+// beginGitHub reads X-Hub-Signature-256, or with allow_sha1 the legacy
+// X-Hub-Signature when the first is absent. Both sign the body alone, so
+// a delivery has the same replay key whichever it is checked by.
+func (c *Config) beginGitHub(h Headers) (*Verifier, Reason) {
 	newHash, size, prefix := newSHA256, sha256.Size, "sha256="
-	h, r := d.get("x-hub-signature-256")
+	raw, r := h.get("x-hub-signature-256")
 	if r == ReasonMissingHeader && c.allowSHA1 {
 		newHash, size, prefix = sha1.New, sha1.Size, "sha1="
-		h, r = d.get("x-hub-signature")
+		raw, r = h.get("x-hub-signature")
 	}
 	if r != ReasonNone {
-		return signed{}, r
+		return nil, r
 	}
-	sig, ok := decodeSignature(h, prefix, false, size)
+	sig, ok := decodeSignature(raw, prefix, lowerHex, size)
 	if !ok {
-		return signed{}, ReasonMalformed
+		return nil, ReasonMalformed
 	}
-	m := c.matchHMAC(newHash, [][]byte{sig}, d.Body)
-	if m == nil {
-		return signed{}, ReasonMismatch
-	}
-	return signed{sig: m}, ReasonNone
+	return c.newVerifier(newHash, [][]byte{sig}, "", ""), ReasonNone
 }
 
-func (c *Config) verifySlack(d Delivery, now time.Time) (signed, Reason) {
-	h, r := d.get("x-slack-signature")
+func (c *Config) beginSlack(h Headers, now time.Time) (*Verifier, Reason) {
+	raw, r := h.get("x-slack-signature")
 	if r != ReasonNone {
-		return signed{}, r
+		return nil, r
 	}
-	ts, r := d.get("x-slack-request-timestamp")
+	ts, r := h.get("x-slack-request-timestamp")
 	if r != ReasonNone {
-		return signed{}, r
+		return nil, r
 	}
-	sig, ok := decodeSignature(h, "v0=", false, sha256.Size)
+	sig, ok := decodeSignature(raw, "v0=", lowerHex, sha256.Size)
 	unix, tsOK := parseUnix(ts)
 	if !ok || !tsOK {
-		return signed{}, ReasonMalformed
+		return nil, ReasonMalformed
 	}
 	if !c.fresh(unix, now) {
-		return signed{}, ReasonStale
+		return nil, ReasonStale
 	}
-	m := c.matchHMAC(newSHA256, [][]byte{sig}, []byte("v0:"+ts+":"), d.Body)
-	if m == nil {
-		return signed{}, ReasonMismatch
-	}
-	return signed{timed: true, unix: unix, sig: m}, ReasonNone
+	v := c.newVerifier(newSHA256, [][]byte{sig}, ts, "")
+	v.timed, v.unix = true, unix
+	v.signed([]byte("v0:" + ts + ":"))
+	return v, ReasonNone
 }
 
-func (c *Config) verifyShopify(d Delivery) (signed, Reason) {
-	h, r := d.get("x-shopify-hmac-sha256")
+func (c *Config) beginShopify(h Headers) (*Verifier, Reason) {
+	raw, r := h.get("x-shopify-hmac-sha256")
 	if r != ReasonNone {
-		return signed{}, r
+		return nil, r
 	}
-	sig, ok := decodeSignature(h, "", true, sha256.Size)
+	sig, ok := decodeSignature(raw, "", canonicalBase64, sha256.Size)
 	if !ok {
-		return signed{}, ReasonMalformed
+		return nil, ReasonMalformed
 	}
-	m := c.matchHMAC(newSHA256, [][]byte{sig}, d.Body)
-	if m == nil {
-		return signed{}, ReasonMismatch
-	}
-	return signed{sig: m}, ReasonNone
+	return c.newVerifier(newSHA256, [][]byte{sig}, "", ""), ReasonNone
 }
 
 // standardHeaders are the Standard Webhooks headers and the svix-prefixed
@@ -264,61 +375,57 @@ var standardHeaders = [2][3]string{
 	{"svix-id", "svix-timestamp", "svix-signature"},
 }
 
-func (c *Config) verifyStandard(d Delivery, now time.Time) (signed, Reason) {
+func (c *Config) beginStandard(h Headers, now time.Time) (*Verifier, Reason) {
 	names := standardHeaders[0]
-	h, r := d.get(names[2])
+	raw, r := h.get(names[2])
 	if r == ReasonMissingHeader {
 		names = standardHeaders[1]
-		if h, r = d.get(names[2]); r == ReasonMissingHeader {
+		if raw, r = h.get(names[2]); r == ReasonMissingHeader {
 			names = standardHeaders[0] // report the standard names' absence
 		}
 	}
 	if r != ReasonNone {
-		return signed{}, r
+		return nil, r
 	}
-	id, r := d.get(names[0])
+	id, r := h.get(names[0])
 	if r != ReasonNone {
-		return signed{}, r
+		return nil, r
 	}
-	ts, r := d.get(names[1])
+	ts, r := h.get(names[1])
 	if r != ReasonNone {
-		return signed{}, r
+		return nil, r
 	}
-	sigs, ok := parseStandardSignatures(h)
+	sigs, ok := parseStandardSignatures(raw)
 	unix, tsOK := parseUnix(ts)
 	if !ok || !tsOK {
-		return signed{}, ReasonMalformed
+		return nil, ReasonMalformed
 	}
 	if !c.fresh(unix, now) {
-		return signed{}, ReasonStale
+		return nil, ReasonStale
 	}
+	macSigs := sigs.v1
+	if len(c.keys.secrets) == 0 {
+		macSigs = nil
+	}
+	withKeys := len(sigs.v1a) > 0 && len(c.keys.public) > 0
+	if len(macSigs) == 0 && !withKeys {
+		return nil, ReasonMismatch // no signature any secret or key could match
+	}
+	v := c.newVerifier(newSHA256, macSigs, ts, id)
+	v.timed, v.unix = true, unix
 	prefix := []byte(id + "." + ts + ".")
-	if len(sigs.v1) > 0 {
-		if m := c.matchHMAC(newSHA256, sigs.v1, prefix, d.Body); m != nil {
-			return signed{timed: true, unix: unix, sig: m}, ReasonNone
-		}
+	v.signed(prefix)
+	if withKeys {
+		v.ed25519 = &ed25519Check{prefix: prefix, sigs: sigs.v1a}
 	}
-	if len(sigs.v1a) > 0 && len(c.keys.public) > 0 {
-		// Ed25519 needs the message in one piece: the one copy of the
-		// body this package makes, and only for v1a deliveries.
-		msg := make([]byte, 0, len(prefix)+len(d.Body))
-		msg = append(append(msg, prefix...), d.Body...)
-		for _, pk := range c.keys.public {
-			for _, s := range sigs.v1a {
-				if ed25519.Verify(pk, msg, s) {
-					return signed{timed: true, unix: unix, sig: s}, ReasonNone
-				}
-			}
-		}
-	}
-	return signed{}, ReasonMismatch
+	return v, ReasonNone
 }
 
-func (c *Config) verifyHMAC(d Delivery, now time.Time) (signed, Reason) {
+func (c *Config) beginHMAC(h Headers, now time.Time) (*Verifier, Reason) {
 	sp := c.generic
-	h, r := d.get(sp.header)
+	raw, r := h.get(sp.header)
 	if r != ReasonNone {
-		return signed{}, r
+		return nil, r
 	}
 	var values [fieldBody]string // indexed by field-1
 	for _, in := range [...]struct {
@@ -328,36 +435,49 @@ func (c *Config) verifyHMAC(d Delivery, now time.Time) (signed, Reason) {
 		if !sp.needs.has(in.field) {
 			continue
 		}
-		if values[in.field-1], r = d.get(in.name); r != ReasonNone {
-			return signed{}, r
+		if values[in.field-1], r = h.get(in.name); r != ReasonNone {
+			return nil, r
 		}
 	}
-	sig, ok := decodeSignature(h, sp.prefix, sp.base64, sp.size)
+	enc := anyHex
+	if sp.base64 {
+		enc = canonicalBase64
+	}
+	sig, ok := decodeSignature(raw, sp.prefix, enc, sp.size)
 	if !ok {
-		return signed{}, ReasonMalformed
+		return nil, ReasonMalformed
 	}
-	s := signed{timed: sp.tsHeader != ""}
-	if s.timed {
-		if s.unix, ok = parseUnix(values[fieldTimestamp-1]); !ok {
-			return signed{}, ReasonMalformed
+	ts, id := values[fieldTimestamp-1], values[fieldID-1]
+	var unix int64
+	if sp.tsHeader != "" {
+		if unix, ok = parseUnix(ts); !ok {
+			return nil, ReasonMalformed
 		}
-		if !c.fresh(s.unix, now) {
-			return signed{}, ReasonStale
+		if !c.fresh(unix, now) {
+			return nil, ReasonStale
 		}
 	}
-	parts := make([][]byte, len(sp.template))
-	for i, p := range sp.template {
+	v := c.newVerifier(sp.newHash, [][]byte{sig}, ts, id)
+	v.timed, v.unix = sp.tsHeader != "", unix
+	// The template has {body} exactly once (see HMACConfig.spec): what
+	// comes before it is signed now, what follows at Finish.
+	afterBody := false
+	for _, p := range sp.template {
+		var part []byte
 		switch p.field {
-		case fieldLiteral:
-			parts[i] = []byte(p.literal)
 		case fieldBody:
-			parts[i] = d.Body
+			afterBody = true
+			continue
+		case fieldLiteral:
+			part = []byte(p.literal)
 		default:
-			parts[i] = []byte(values[p.field-1])
+			part = []byte(values[p.field-1])
+		}
+		if afterBody {
+			v.suffix = append(v.suffix, part)
+		} else {
+			v.signed(part)
 		}
 	}
-	if s.sig = c.matchHMAC(sp.newHash, [][]byte{sig}, parts...); s.sig == nil {
-		return signed{}, ReasonMismatch
-	}
-	return s, ReasonNone
+	return v, ReasonNone
 }

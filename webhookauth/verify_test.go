@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -191,8 +193,13 @@ func TestVerify(t *testing.T) {
 		{"stripe: second configured secret (rotation)", stripeConfig, stripeRequest("secret-b", nowTS, body), now, stripeOK},
 		{"stripe: several v1, one matches", stripeConfig, stripe.withHeader("stripe-signature",
 			"t="+nowTS+",v1="+strings.Repeat("ab", 32)+",v0=ignored,"+strings.TrimPrefix(stripe.headers["stripe-signature"], "t="+nowTS+",")), now, stripeOK},
-		{"stripe: upper-case hex", stripeConfig, stripe.withHeader("stripe-signature", "t="+nowTS+",v1="+strings.ToUpper(hexOf(mac(sha256.New, "secret-a", nowTS, ".", body)))), now, stripeOK},
-		{"stripe: spaces around entries", stripeConfig, stripe.withHeader("stripe-signature", strings.ReplaceAll(stripe.headers["stripe-signature"], ",", " , ")), now, stripeOK},
+		{"stripe: upper-case hex, which Stripe's Node, Python and Ruby libraries refuse", stripeConfig,
+			stripe.withHeader("stripe-signature", "t="+nowTS+",v1="+strings.ToUpper(hexOf(mac(sha256.New, "secret-a", nowTS, ".", body)))), now, Verdict{Reason: ReasonMalformed}},
+		{"stripe: spaces around entries, which Stripe's libraries do not trim", stripeConfig,
+			stripe.withHeader("stripe-signature", strings.ReplaceAll(stripe.headers["stripe-signature"], ",", " , ")), now, Verdict{Reason: ReasonMalformed}},
+		{"stripe: header sent twice, genuine first", stripeConfig, stripe.withCopy("stripe-signature", stripeHeader("secret-c", nowTS, body)), now, Verdict{Reason: ReasonAmbiguous}},
+		{"stripe: header sent twice, the same both times", stripeConfig, stripe.withCopy("stripe-signature", stripe.headers["stripe-signature"]), now, Verdict{Reason: ReasonAmbiguous}},
+		{"stripe: a second, empty header", stripeConfig, stripe.withCopy("stripe-signature", ""), now, Verdict{Reason: ReasonAmbiguous}},
 		{"stripe: unknown secret", stripeConfig, stripeRequest("secret-c", nowTS, body), now, Verdict{Reason: ReasonMismatch}},
 		{"stripe: tampered body", stripeConfig, stripe.withBody([]byte(body + " ")), now, Verdict{Reason: ReasonMismatch}},
 		{"stripe: exactly tolerance old", stripeConfig, stripe, now.Add(DefaultTolerance), stripeOK},
@@ -219,16 +226,31 @@ func TestVerify(t *testing.T) {
 			githubSHA1Only.withHeader("x-hub-signature-256", "sha256="+strings.Repeat("00", 32)), now, Verdict{Reason: ReasonMismatch}},
 		{"github: sha1 value in the sha256 header", githubSHA1, github.withHeader("x-hub-signature-256", githubSHA1Only.headers["x-hub-signature"]), now, Verdict{Reason: ReasonMalformed}},
 		{"github: no prefix", githubConfig, github.withHeader("x-hub-signature-256", strings.TrimPrefix(github.headers["x-hub-signature-256"], "sha256=")), now, Verdict{Reason: ReasonMalformed}},
+		{"github: upper-case hex, which GitHub's documented check refuses", githubConfig,
+			github.withHeader("x-hub-signature-256", "sha256="+strings.ToUpper(hexOf(mac(sha256.New, "secret-a", body)))), now, Verdict{Reason: ReasonMalformed}},
+		{"github: upper-case prefix", githubConfig, github.withHeader("x-hub-signature-256", strings.Replace(github.headers["x-hub-signature-256"], "sha256", "SHA256", 1)), now, Verdict{Reason: ReasonMalformed}},
+		{"github: two signature headers, genuine first", githubConfig,
+			github.withCopy("x-hub-signature-256", "sha256="+hexOf(mac(sha256.New, "secret-a", "{}"))), now, Verdict{Reason: ReasonAmbiguous}},
+		{"github: two sha1 headers, with allow_sha1", githubSHA1, githubSHA1Only.withCopy("x-hub-signature", githubSHA1Only.headers["x-hub-signature"]), now, Verdict{Reason: ReasonAmbiguous}},
+		{"github: two sha1 headers beside a sha256 one, with allow_sha1", githubSHA1,
+			github.withHeader("x-hub-signature", githubSHA1Only.headers["x-hub-signature"]).withCopy("x-hub-signature", "sha1=00"), now, Verdict{Reason: ReasonAmbiguous}},
 
 		{"slack: valid", slackConfig, slack, now, Verdict{Expires: now.Add(time.Minute)}},
 		{"slack: stale under a 1m tolerance", slackConfig, slack, now.Add(61 * time.Second), Verdict{Reason: ReasonStale}},
 		{"slack: no timestamp", slackConfig, slack.without("x-slack-request-timestamp"), now, Verdict{Reason: ReasonMissingHeader}},
 		{"slack: signed timestamp with a plus sign", slackConfig, slackRequest("secret-a", "+"+nowTS, body), now, Verdict{Reason: ReasonMalformed}},
 		{"slack: timestamp in milliseconds", slackConfig, slackRequest("secret-a", nowTS+"000", body), now, Verdict{Reason: ReasonStale}},
+		{"slack: upper-case hex, which Slack's libraries refuse", slackConfig,
+			slack.withHeader("x-slack-signature", strings.ToUpper(slack.headers["x-slack-signature"][:3])+strings.ToUpper(slack.headers["x-slack-signature"][3:])), now, Verdict{Reason: ReasonMalformed}},
+		{"slack: upper-case hex after v0=", slackConfig,
+			slack.withHeader("x-slack-signature", "v0="+strings.ToUpper(strings.TrimPrefix(slack.headers["x-slack-signature"], "v0="))), now, Verdict{Reason: ReasonMalformed}},
+		{"slack: two timestamps", slackConfig, slack.withCopy("x-slack-request-timestamp", nowTS), now, Verdict{Reason: ReasonAmbiguous}},
+		{"slack: two signatures", slackConfig, slack.withCopy("x-slack-signature", slack.headers["x-slack-signature"]), now, Verdict{Reason: ReasonAmbiguous}},
 		{"slack: wrong version", slackConfig, slack.withHeader("x-slack-signature", "v1="+strings.TrimPrefix(slack.headers["x-slack-signature"], "v0=")), now, Verdict{Reason: ReasonMalformed}},
 
 		{"shopify: valid, remembered for replay.window", shopifyConfig, shopify, now, Verdict{Expires: now.Add(time.Hour)}},
 		{"shopify: hex instead of base64", shopifyConfig, shopify.withHeader("x-shopify-hmac-sha256", hexOf(mac(sha256.New, "secret-a", body))), now, Verdict{Reason: ReasonMalformed}},
+		{"shopify: two signatures", shopifyConfig, shopify.withCopy("x-shopify-hmac-sha256", shopify.headers["x-shopify-hmac-sha256"]), now, Verdict{Reason: ReasonAmbiguous}},
 		{"shopify: non-canonical base64", shopifyConfig, shopify.withHeader("x-shopify-hmac-sha256", nonCanonical(shopify.headers["x-shopify-hmac-sha256"])), now, Verdict{Reason: ReasonMalformed}},
 
 		{"standard: valid", standardConfig, standard, now, stripeOK},
@@ -245,6 +267,13 @@ func TestVerify(t *testing.T) {
 		{"standard: entry without comma", standardConfig, standard.withHeader("webhook-signature", standard.headers["webhook-signature"]+" v1"), now, Verdict{Reason: ReasonMalformed}},
 		{"standard: 17 signatures", standardConfig, standard.withHeader("webhook-signature", strings.Repeat("v9,x ", 16)+standard.headers["webhook-signature"]), now, Verdict{Reason: ReasonMalformed}},
 		{"standard: stale", standardConfig, standard, now.Add(-time.Hour), Verdict{Reason: ReasonStale}},
+		{"standard: two ids", standardConfig, standard.withCopy("webhook-id", "msg_2"), now, Verdict{Reason: ReasonAmbiguous}},
+		{"standard: two timestamps", standardConfig, standard.withCopy("webhook-timestamp", nowTS), now, Verdict{Reason: ReasonAmbiguous}},
+		{"standard: two signature headers", standardConfig, standard.withCopy("webhook-signature", standard.headers["webhook-signature"]), now, Verdict{Reason: ReasonAmbiguous}},
+		{"standard: two svix signature headers beside a standard one", standardConfig,
+			standard.withHeader("svix-signature", "v1,x").withCopy("svix-signature", "v1,y"), now, Verdict{Reason: ReasonAmbiguous}},
+		{"standard: v1a only, without public keys", `{"scheme": "standard", "secrets": [{"env": "W"}]}`,
+			standard.withHeader("webhook-signature", ed25519Signature("msg_1", nowTS, body)), now, Verdict{Reason: ReasonMismatch}},
 
 		{"twilio: JSON body, URL rebuilt from x-forwarded-proto", twilioConfig, twilioJSON, now, Verdict{Expires: later}},
 		{"twilio: a configured URL replaces the scheme, authority and path seen", `{"scheme": "twilio", "secrets": [{"env": "A"}],
@@ -256,6 +285,9 @@ func TestVerify(t *testing.T) {
 		{"twilio: bad bodySHA256", twilioConfig, twilioJSON.withHeader(":path", "/hooks/twilio?bodySHA256=xyz"), now, Verdict{Reason: ReasonMalformed}},
 		{"twilio: bodySHA256 twice", twilioConfig, twilioJSON.withHeader(":path", twilioJSONPath+"&bodySHA256=00"), now, Verdict{Reason: ReasonMalformed}},
 		{"twilio: no :authority", twilioConfig, twilioJSON.without(":authority"), now, Verdict{Reason: ReasonMissingHeader}},
+		{"twilio: two signatures", twilioConfig, twilioJSON.withCopy("x-twilio-signature", twilioJSON.headers["x-twilio-signature"]), now, Verdict{Reason: ReasonAmbiguous}},
+		{"twilio: two content types", twilioConfig, twilioJSON.withCopy("content-type", "application/x-www-form-urlencoded"), now, Verdict{Reason: ReasonAmbiguous}},
+		{"twilio: two x-forwarded-proto", twilioConfig, twilioJSON.withCopy("x-forwarded-proto", "http"), now, Verdict{Reason: ReasonAmbiguous}},
 		{"twilio: bad form escape", twilioConfig, twilioJSON.withHeader(":path", "/t").withHeader("content-type", "application/x-www-form-urlencoded").withBody([]byte("a=%zz")), now, Verdict{Reason: ReasonMalformed}},
 
 		{"hmac: every placeholder", hmacConfig, hmacReq, now, stripeOK},
@@ -265,6 +297,10 @@ func TestVerify(t *testing.T) {
 		{"hmac: stale", hmacConfig, hmacReq, now.Add(10 * time.Minute), Verdict{Reason: ReasonStale}},
 		{"hmac: bad timestamp", hmacConfig, hmacReq.withHeader("x-timestamp", "soon"), now, Verdict{Reason: ReasonMalformed}},
 		{"hmac: wrong prefix", hmacConfig, hmacReq.withHeader("x-signature", strings.Replace(hmacReq.headers["x-signature"], "sha512=", "sha256=", 1)), now, Verdict{Reason: ReasonMalformed}},
+		{"hmac: two ids", hmacConfig, hmacReq.withCopy("x-id", "43"), now, Verdict{Reason: ReasonAmbiguous}},
+		{"hmac: two timestamps", hmacConfig, hmacReq.withCopy("x-timestamp", nowTS), now, Verdict{Reason: ReasonAmbiguous}},
+		{"hmac: two signatures", hmacConfig, hmacReq.withCopy("x-signature", hmacReq.headers["x-signature"]), now, Verdict{Reason: ReasonAmbiguous}},
+		{"hmac: upper-case hex is hex", hmacBodyOnly, newRequest(body, "x-sig", strings.ToUpper(hexOf(mac(sha256.New, "secret-a", body)))), now, Verdict{Expires: later}},
 		{"hmac: defaults, hex sha256 of the body", hmacBodyOnly, newRequest(body, "x-sig", hexOf(mac(sha256.New, "secret-a", body))), now, Verdict{Expires: later}},
 	}
 	for _, tt := range tests {
@@ -273,6 +309,95 @@ func TestVerify(t *testing.T) {
 			got := c.Verify(tt.given.delivery(), tt.at)
 			assert.Equal(t, tt.want, withoutKey(got))
 			assert.Equal(t, got.OK(), got.ReplayKey != [16]byte{}, "a replay key exactly when accepted")
+			assert.Equal(t, got, verifyInChunks(c, tt.given.delivery(), slices.Repeat([]int{1}, len(tt.given.body)), tt.at), "one byte at a time")
+		})
+	}
+}
+
+// TestVerifyInChunksAgrees cuts large deliveries of every scheme into
+// random pieces, and one byte at a time: the verdict is always the one of
+// the whole body, for genuine and tampered deliveries alike.
+func TestVerifyInChunksAgrees(t *testing.T) {
+	env := map[string]string{"A": "a", "B": "b", "W": whsec, "P": edPub}
+	rnd := rand.New(rand.NewPCG(7, 11))
+	for _, bd := range benchmarkDeliveries() {
+		c := parseConfig(t, bd.config, env)
+		for _, size := range []int{1 << 10, 64 << 10} {
+			genuine := bd.sign(strings.Repeat("0123456789abcdef", size/16))
+			tampered := genuine.withBody(slices.Clone(genuine.body))
+			tampered.body[size/3] ^= 1
+			t.Run(bd.scheme+"/"+itoa(size), func(t *testing.T) {
+				for _, r := range []request{genuine, tampered} {
+					d := r.delivery()
+					whole := c.Verify(d, now)
+					for range 8 {
+						sizes := make([]int, rnd.IntN(64))
+						for i := range sizes {
+							sizes[i] = rnd.IntN(size / 4)
+						}
+						assert.Equal(t, whole, verifyInChunks(c, d, sizes, now), "pieces %v", sizes)
+					}
+					if size <= 1<<10 {
+						assert.Equal(t, whole, verifyInChunks(c, d, slices.Repeat([]int{1}, size), now), "one byte at a time")
+					}
+				}
+				assert.True(t, c.Verify(genuine.delivery(), now).OK())
+				assert.Equal(t, ReasonMismatch, c.Verify(tampered.delivery(), now).Reason)
+			})
+		}
+	}
+}
+
+// TestOnlyFormsAndEd25519NeedTheWholeBody: every other check hashes the
+// body as it passes, so the filter never copies it whole into the VM.
+func TestOnlyFormsAndEd25519NeedTheWholeBody(t *testing.T) {
+	env := map[string]string{"A": "a", "W": whsec, "P": edPub}
+	const body = `{"n":1}`
+	const standardConfig = `{"scheme": "standard", "secrets": [{"env": "W"}], "public_keys": [{"env": "P"}]}`
+	twilioPath := "/t?bodySHA256=" + hexOf(sha256Of(body))
+	type delivery struct {
+		name   string
+		config string
+		given  request
+	}
+	streamed := []delivery{
+		{"stripe", `{"scheme": "stripe", "secrets": [{"env": "A"}]}`, stripeRequest("a", nowTS, body)},
+		{"github", `{"scheme": "github", "secrets": [{"env": "A"}]}`,
+			newRequest(body, "x-hub-signature-256", "sha256="+hexOf(mac(sha256.New, "a", body)))},
+		{"slack", `{"scheme": "slack", "secrets": [{"env": "A"}]}`, slackRequest("a", nowTS, body)},
+		{"standard v1", standardConfig, standardRequest("msg_1", nowTS, body)},
+		{"twilio JSON", `{"scheme": "twilio", "secrets": [{"env": "A"}]}`,
+			newRequest(body, ":authority", "h", ":path", twilioPath, "content-type", "application/json",
+				"x-twilio-signature", b64(mac(sha1.New, "a", "https://h"+twilioPath)))},
+		{"hmac, body in the middle", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "template": "<{body}>"}}`,
+			newRequest(body, "x-sig", hexOf(mac(sha256.New, "a", "<", body, ">")))},
+	}
+	whole := []delivery{
+		{"standard v1a", standardConfig,
+			standardRequest("msg_1", nowTS, body).withHeader("webhook-signature", ed25519Signature("msg_1", nowTS, body))},
+		{"twilio form", `{"scheme": "twilio", "secrets": [{"env": "A"}]}`,
+			newRequest("n=1", ":authority", "h", ":path", "/f", "content-type", "application/x-www-form-urlencoded",
+				"x-twilio-signature", b64(mac(sha1.New, "a", "https://h/f", "n", "1")))},
+	}
+	begin := func(t *testing.T, d delivery) *Verifier {
+		v, r := parseConfig(t, d.config, env).Begin(d.given.headerList(), now)
+		require.Equal(t, ReasonNone, r)
+		return v
+	}
+	for _, d := range streamed {
+		t.Run("streamed: "+d.name, func(t *testing.T) {
+			v := begin(t, d)
+			assert.False(t, v.NeedsBody())
+			v.Write(d.given.body)
+			assert.True(t, v.Finish(nil, now).OK())
+		})
+	}
+	for _, d := range whole {
+		t.Run("whole: "+d.name, func(t *testing.T) {
+			v := begin(t, d)
+			assert.True(t, v.NeedsBody())
+			v.Write(d.given.body)
+			assert.True(t, v.Finish(d.given.body, now).OK())
 		})
 	}
 }
@@ -299,51 +424,102 @@ func TestVerifyBeforeSecretsAreResolved(t *testing.T) {
 	assert.Equal(t, Verdict{Reason: ReasonMismatch}, routes.Default.Verify(given.delivery(), now))
 }
 
-func TestVerifyNilHeaderFunc(t *testing.T) {
+func TestVerifyWithoutHeaders(t *testing.T) {
 	c := parseConfig(t, `{"scheme": "github", "secrets": [{"env": "A"}]}`, map[string]string{"A": "a"})
 
 	assert.Equal(t, Verdict{Reason: ReasonMissingHeader}, c.Verify(Delivery{Body: []byte("x")}, now))
 }
 
+// TestReplayKey: a delivery's replay key is what its provider signed, so
+// no change to what it was not signed with, nor to how its signature is
+// spelt or which one matched, makes a replay look new.
 func TestReplayKey(t *testing.T) {
-	stripeConfig := parseConfig(t, `{"scheme": "stripe", "secrets": [{"env": "A"}, {"env": "B"}]}`, map[string]string{"A": "a", "B": "b"})
-	githubConfig := parseConfig(t, `{"scheme": "github", "secrets": [{"env": "A"}]}`, map[string]string{"A": "a"})
-	deliveryConfig := parseConfig(t, `{"scheme": "github", "secrets": [{"env": "A"}], "replay": {"key": "header:X-GitHub-Delivery"}}`, map[string]string{"A": "a"})
+	env := map[string]string{"A": "a", "B": "b", "W": whsec, "P": edPub}
+	config := func(js string) *Config { return parseConfig(t, js, env) }
+	stripeConfig := config(`{"scheme": "stripe", "secrets": [{"env": "A"}, {"env": "B"}]}`)
+	githubConfig := config(`{"scheme": "github", "secrets": [{"env": "A"}], "github": {"allow_sha1": true}}`)
+	standardConfig := config(`{"scheme": "standard", "secrets": [{"env": "W"}], "public_keys": [{"env": "P"}]}`)
+	standardByID := config(`{"scheme": "standard", "secrets": [{"env": "W"}], "replay": {"key": "header:webhook-id"}}`)
+	hmacByID := config(`{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "id_header": "x-id", "template": "{id}.{body}"},
+		"replay": {"key": "header:x-id"}}`)
+	twilioConfig := config(`{"scheme": "twilio", "secrets": [{"env": "A"}, {"env": "B"}]}`)
 	key := func(c *Config, r request) [16]byte {
 		t.Helper()
 		v := c.Verify(r.delivery(), now)
 		require.True(t, v.OK(), v.Reason)
 		return v.ReplayKey
 	}
-	first := stripeRequest("a", nowTS, "{}")
-	github := newRequest("{}", "x-hub-signature-256", "sha256="+hexOf(mac(sha256.New, "a", "{}")), "x-github-delivery", "d-1")
+	stripeBoth := func(body string) request {
+		return newRequest(body, "stripe-signature", stripeHeader("a", nowTS, body)+",v1="+hexOf(mac(sha256.New, "b", nowTS, ".", body)))
+	}
+	githubSHA256 := func(secret, body string) request {
+		return newRequest(body, "x-hub-signature-256", "sha256="+hexOf(mac(sha256.New, secret, body)))
+	}
+	githubSHA1 := newRequest("{}", "x-hub-signature", "sha1="+hexOf(mac(sha1.New, "a", "{}")))
+	hmacByIDRequest := func(id, body string) request {
+		return newRequest(body, "x-id", id, "x-sig", hexOf(mac(sha256.New, "a", id, ".", body)))
+	}
+	twilioPath := "/t?bodySHA256=" + hexOf(sha256Of("{}"))
+	twilio := func(secret, authority string) request {
+		return newRequest("{}", ":scheme", "https", ":authority", authority, ":path", twilioPath, "content-type", "application/json",
+			"x-twilio-signature", b64(mac(sha1.New, secret, "https://h.example"+twilioPath)))
+	}
 
-	t.Run("an exact replay has the same key", func(t *testing.T) {
-		assert.Equal(t, key(stripeConfig, first), key(stripeConfig, first))
-	})
-	t.Run("a replay with the signature spelt or listed differently has the same key", func(t *testing.T) {
-		sig := strings.TrimPrefix(first.headers["stripe-signature"], "t="+nowTS+",v1=")
-		respelt := first.withHeader("stripe-signature", "v0=x,v1="+strings.Repeat("00", 32)+",t="+nowTS+",v1="+strings.ToUpper(sig))
-		assert.Equal(t, key(stripeConfig, first), key(stripeConfig, respelt))
-	})
-	t.Run("a redelivery signed afresh has a new key", func(t *testing.T) {
-		assert.NotEqual(t, key(stripeConfig, first), key(stripeConfig, stripeRequest("a", "1700000001", "{}")))
-	})
-	t.Run("the same content under another secret has a new key", func(t *testing.T) {
-		assert.NotEqual(t, key(stripeConfig, first), key(stripeConfig, stripeRequest("b", nowTS, "{}")))
-	})
-	t.Run("header key: the same delivery id is the same delivery", func(t *testing.T) {
-		resigned := newRequest(`{"again":1}`, "x-hub-signature-256", "sha256="+hexOf(mac(sha256.New, "a", `{"again":1}`)), "x-github-delivery", "d-1")
-		assert.Equal(t, key(deliveryConfig, github), key(deliveryConfig, resigned))
-		assert.NotEqual(t, key(deliveryConfig, github), key(deliveryConfig, github.withHeader("x-github-delivery", "d-2")))
-	})
-	t.Run("header key: a delivery without the header is refused", func(t *testing.T) {
-		assert.Equal(t, Verdict{Reason: ReasonMissingHeader}, deliveryConfig.Verify(github.without("x-github-delivery").delivery(), now))
-	})
-	t.Run("keys of different schemes differ", func(t *testing.T) {
-		shopifyConfig := parseConfig(t, `{"scheme": "shopify", "secrets": [{"env": "A"}]}`, map[string]string{"A": "a"})
-		shopify := newRequest("{}", "x-shopify-hmac-sha256", b64(mac(sha256.New, "a", "{}")))
-		assert.NotEqual(t, key(githubConfig, github), key(shopifyConfig, shopify))
+	same := []struct {
+		name         string
+		config       *Config
+		first, again request
+	}{
+		{"an exact replay", stripeConfig, stripeBoth("{}"), stripeBoth("{}")},
+		{"signed with two secrets (rotation), replayed with the second signature alone", stripeConfig,
+			stripeBoth("{}"), stripeRequest("b", nowTS, "{}")},
+		{"signed with two secrets, replayed with the first signature alone", stripeConfig,
+			stripeBoth("{}"), stripeRequest("a", nowTS, "{}")},
+		{"its signatures listed in another order, among unknown entries", stripeConfig,
+			stripeBoth("{}"), newRequest("{}", "stripe-signature", "v0=x,v1="+hexOf(mac(sha256.New, "b", nowTS, ".{}"))+",t="+nowTS)},
+		{"checked by X-Hub-Signature-256, replayed with X-Hub-Signature alone", githubConfig, githubSHA256("a", "{}"), githubSHA1},
+		{"a v1 signature, replayed with a v1a one", standardConfig, standardRequest("msg_1", nowTS, "{}"),
+			standardRequest("msg_1", nowTS, "{}").withHeader("webhook-signature", ed25519Signature("msg_1", nowTS, "{}"))},
+		{"standard headers, replayed with svix headers", standardConfig, standardRequest("msg_1", nowTS, "{}"),
+			newRequest("{}", "svix-id", "msg_1", "svix-timestamp", nowTS, "svix-signature", standardRequest("msg_1", nowTS, "{}").headers["webhook-signature"])},
+		{"header key: the same id with another body and timestamp", standardByID, standardRequest("msg_1", nowTS, "{}"),
+			standardRequest("msg_1", "1700000060", `{"again":1}`)},
+		{"header key: the same id from svix-id", standardByID, standardRequest("msg_1", nowTS, "{}"),
+			newRequest("{}", "svix-id", "msg_1", "svix-timestamp", nowTS, "svix-signature", standardRequest("msg_1", nowTS, "{}").headers["webhook-signature"])},
+		{"header key: the same hmac id", hmacByID, hmacByIDRequest("d-1", "{}"), hmacByIDRequest("d-1", `{"again":1}`)},
+		{"twilio: the URL with its default port, signed without", twilioConfig, twilio("a", "h.example"), twilio("a", "h.example:443")},
+		{"twilio: signed with another secret", twilioConfig, twilio("a", "h.example"), twilio("b", "h.example")},
+	}
+	for _, tt := range same {
+		t.Run("same key: "+tt.name, func(t *testing.T) {
+			assert.Equal(t, key(tt.config, tt.first), key(tt.config, tt.again))
+		})
+	}
+
+	differs := []struct {
+		name        string
+		one, other  *Config
+		first, then request
+	}{
+		{"a redelivery signed afresh", stripeConfig, stripeConfig, stripeBoth("{}"), stripeRequest("a", "1700000001", "{}")},
+		{"another body", githubConfig, githubConfig, githubSHA256("a", "{}"), githubSHA256("a", "{ }")},
+		{"another id, same body and timestamp", standardConfig, standardConfig, standardRequest("msg_1", nowTS, "{}"), standardRequest("msg_2", nowTS, "{}")},
+		{"header key: another id", standardByID, standardByID, standardRequest("msg_1", nowTS, "{}"), standardRequest("msg_2", nowTS, "{}")},
+		{"header key: another hmac id", hmacByID, hmacByID, hmacByIDRequest("d-1", "{}"), hmacByIDRequest("d-2", "{}")},
+		{"another scheme, same body", githubConfig, config(`{"scheme": "shopify", "secrets": [{"env": "A"}]}`),
+			githubSHA256("a", "{}"), newRequest("{}", "x-shopify-hmac-sha256", b64(mac(sha256.New, "a", "{}")))},
+		{"the same id as a header key and as part of the signed content", standardByID, standardConfig,
+			standardRequest("msg_1", nowTS, "{}"), standardRequest("msg_1", nowTS, "{}")},
+	}
+	for _, tt := range differs {
+		t.Run("new key: "+tt.name, func(t *testing.T) {
+			assert.NotEqual(t, key(tt.one, tt.first), key(tt.other, tt.then))
+		})
+	}
+
+	t.Run("no key without replay protection", func(t *testing.T) {
+		off := config(`{"scheme": "stripe", "secrets": [{"env": "A"}], "replay": {"enabled": false}}`)
+		assert.Equal(t, Verdict{Expires: now.Add(DefaultTolerance)}, off.Verify(stripeRequest("a", nowTS, "{}").delivery(), now))
 	})
 }
 

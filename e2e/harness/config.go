@@ -37,6 +37,10 @@ type Config struct {
 	// WasmDebug sets the wasm component's log level to debug, which is where
 	// the filters' proxywasm.LogDebug lines appear.
 	WasmDebug bool
+	// Env is added to Envoy's own environment, on top of the test
+	// process's: where a Wasm filter's HostEnvKeys are read from, as a
+	// proxy's environment is filled from a Kubernetes Secret.
+	Env map[string]string
 	// StatsTags is a YAML fragment with a top-level stats_config key, appended
 	// to the bootstrap as is. "" means the repository's envoy/stats_tags.yaml,
 	// so /stats/prometheus shows the filters' labels as the shipped configs do.
@@ -133,9 +137,14 @@ type Wasm struct {
 	Module string
 	// Configuration is the plugin configuration, JSON; "" passes none.
 	Configuration string
-	// Env is passed to the VM as environment variables (where secrets come
-	// from).
+	// Env is passed to the VM as environment variables, written into the
+	// configuration (environment_variables.key_values): every value shows
+	// in Envoy's /config_dump. Secrets belong in HostEnvKeys.
 	Env map[string]string
+	// HostEnvKeys name variables of Envoy's own environment (Config.Env)
+	// that the VM sees (environment_variables.host_env_keys): only the
+	// names are in the configuration.
+	HostEnvKeys []string
 	// VMID is the vm_id; "" means DefaultVMID.
 	VMID string
 	// AllowOnHeadersStopIteration sets the plugin config's
@@ -180,8 +189,15 @@ func (w Wasm) filterJSON() (any, error) {
 		"runtime": "envoy.wasm.runtime.v8",
 		"code":    obj{"local": obj{"filename": module}},
 	}
+	env := obj{}
 	if len(w.Env) > 0 {
-		vm["environment_variables"] = obj{"key_values": w.Env}
+		env["key_values"] = w.Env
+	}
+	if len(w.HostEnvKeys) > 0 {
+		env["host_env_keys"] = w.HostEnvKeys
+	}
+	if len(env) > 0 {
+		vm["environment_variables"] = env
 	}
 	plugin := obj{"name": w.pluginName(), "vm_config": vm}
 	if w.RootID != "" {

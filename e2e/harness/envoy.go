@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -135,6 +137,12 @@ func TryStart(t TB, cfg Config) (*Envoy, error) {
 	}
 	e.cmd = exec.Command(bin, args...)
 	e.cmd.Dir = dir
+	if len(cfg.Env) > 0 {
+		e.cmd.Env = os.Environ()
+		for _, name := range slices.Sorted(maps.Keys(cfg.Env)) {
+			e.cmd.Env = append(e.cmd.Env, name+"="+cfg.Env[name])
+		}
+	}
 	e.cmd.Stdout = e.logFile
 	e.cmd.Stderr = e.logFile
 	e.cmd.SysProcAttr = ChildProcAttr()

@@ -91,6 +91,8 @@ func run(ctx context.Context, o options, out io.Writer, ready func()) error {
 	cmd := exec.Command(envoy, "-c", config, "--concurrency", "2", "-l", "warn",
 		"--component-log-level", "wasm:info", "--use-dynamic-base-id")
 	cmd.Dir = root // the config names build/suite.wasm relative to the repository
+	// The demo secrets go into Envoy's own environment, where the filters
+	// read them through host_env_keys: /config_dump shows only their names.
 	cmd.Env = append(os.Environ(),
 		"DEMO_FAULT_TOKEN="+envOr("DEMO_FAULT_TOKEN", demoFaultToken),
 		"DEMO_GITHUB_SECRET="+envOr("DEMO_GITHUB_SECRET", demoGitHubSecret))
