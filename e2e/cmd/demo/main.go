@@ -35,7 +35,7 @@ const (
 
 // Demo secrets, used when the environment does not set them.
 const (
-	demoFaultToken   = "letmein"
+	demoFaultToken   = "demo-fault-token-0123"
 	demoGitHubSecret = "demo-secret"
 )
 
