@@ -1,4 +1,4 @@
-package plugins
+package pipeline
 
 import (
 	"errors"
@@ -34,8 +34,8 @@ func FuzzParseRoutes(f *testing.F) {
 			}
 			return
 		}
-		routes.Resolve("api-v1")
-		routes.Resolve("")
+		routes.Resolve(Named("api-v1"))
+		routes.Resolve(Named(""))
 	})
 }
 

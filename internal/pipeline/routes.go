@@ -1,7 +1,8 @@
-package plugins
+package pipeline
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 )
 
@@ -16,37 +17,83 @@ type Validator interface {
 // names come from the Envoy configuration, so the bound is only a safety net.
 const maxRouteCache = 4096
 
-// Routes is a filter configuration resolved per Envoy route: a top-level
-// default plus a list of route entries matched by name (exact or glob) in
-// order, first match wins. A route that resolves to nil has the filter
-// disabled.
+// Routes is a filter configuration resolved per request: a top-level
+// default plus a list of route entries tried in order, first match wins.
+// An entry matches by name (a glob on the Envoy route name), by match
+// (hosts, paths, methods, clusters: see Match), or both. A request that
+// resolves to nil has the filter disabled.
 type Routes[C any] struct {
-	// Default applies to requests whose route matches no entry.
+	// Default applies to requests that match no entry.
 	Default *C
 	entries []routeEntry[C]
-	cache   map[string]*C
+	// byName: no entry has a match, so a resolution depends on the route
+	// name alone and is cached per name.
+	byName bool
+	cache  map[string]*C
 }
 
 type routeEntry[C any] struct {
-	name string
-	cfg  *C // nil: the filter is disabled on matching routes
+	name  string // glob on the route name; "": any route
+	match *Match // nil: any request
+	label string // how logs name the entry: its name, or #<index>
+	at    string // the entry's JSON path, for errors
+	cfg   *C     // nil: the filter is disabled on matching requests
 }
 
-// Names lists the route entries' name patterns in order.
+// Request is what route entries read of a request; a *Stream is one.
+type Request interface {
+	Route() string
+	Method() string
+	Path() string
+	Authority() string
+	Cluster() string
+}
+
+// Named is a Request known by its route name only.
+type Named string
+
+func (n Named) Route() string   { return string(n) }
+func (Named) Method() string    { return "" }
+func (Named) Path() string      { return "" }
+func (Named) Authority() string { return "" }
+func (Named) Cluster() string   { return "" }
+
+// Names lists how the entries are known, in order: their name, or their
+// index when they match by match alone.
 func (r *Routes[C]) Names() []string {
 	out := make([]string, len(r.entries))
 	for i, e := range r.entries {
-		out[i] = e.name
+		out[i] = e.label
 	}
 	return out
 }
 
-// Resolve returns the configuration for an Envoy route name, or nil when
-// the filter is disabled on that route. Results are cached per VM.
-func (r *Routes[C]) Resolve(routeName string) *C {
+// NeedsRoute reports whether resolving reads the route name.
+func (r *Routes[C]) NeedsRoute() bool {
+	for _, e := range r.entries {
+		if e.name != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Resolve returns the configuration for a request, or nil when the filter
+// is disabled for it. Entries that go by name alone are resolved once per
+// route name and VM.
+func (r *Routes[C]) Resolve(req Request) *C {
 	if len(r.entries) == 0 {
 		return r.Default
 	}
+	if !r.byName {
+		for _, e := range r.entries {
+			if (e.name == "" || Glob(e.name, req.Route())) && e.match.Matches(req) {
+				return e.cfg
+			}
+		}
+		return r.Default
+	}
+	routeName := req.Route()
 	if c, ok := r.cache[routeName]; ok {
 		return c
 	}
@@ -100,15 +147,19 @@ func ParseRoutes[C any, PC interface {
 		return nil, Errorf("routes", "must be a list of route entries")
 	}
 	seen := make(map[string]bool, len(items))
+	out.byName = true
 	for i, item := range items {
 		e, err := parseRouteEntry[C, PC](base, item, i)
 		if err != nil {
 			return nil, err
 		}
-		if seen[e.name] {
-			return nil, Errorf(Key("routes", e.name), "duplicate route name")
+		if e.match == nil {
+			if seen[e.name] {
+				return nil, Errorf(Key("routes", e.name), "duplicate route name")
+			}
+			seen[e.name] = true
 		}
-		seen[e.name] = true
+		out.byName = out.byName && e.match == nil
 		out.entries = append(out.entries, e)
 	}
 	return out, nil
@@ -120,14 +171,32 @@ func parseRouteEntry[C any, PC interface {
 }](base, item []byte, i int) (routeEntry[C], error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(item, &obj); err != nil || obj == nil {
-		return routeEntry[C]{}, Errorf(Index("routes", i), "must be an object with a name")
+		return routeEntry[C]{}, Errorf(Index("routes", i), "must be an object with a name or a match")
 	}
-	var name string
-	if err := json.Unmarshal(obj["name"], &name); err != nil || strings.TrimSpace(name) == "" {
-		return routeEntry[C]{}, Errorf(Join(Index("routes", i), "name"), "is required: the Envoy route name, exact or a glob such as \"api-*\"")
+	e := routeEntry[C]{label: "#" + strconv.Itoa(i)}
+	path := Index("routes", i)
+	if raw, ok := obj["name"]; ok {
+		if err := json.Unmarshal(raw, &e.name); err != nil || strings.TrimSpace(e.name) == "" {
+			return routeEntry[C]{}, Errorf(Join(path, "name"), "must be the Envoy route name, exact or a glob such as \"api-*\"")
+		}
+		e.label = e.name
+		path = Key("routes", e.name)
+		delete(obj, "name")
 	}
-	path := Key("routes", name)
-	delete(obj, "name")
+	e.at = path
+	if raw, ok := obj["match"]; ok {
+		e.match = new(Match)
+		if err := Decode(raw, e.match); err != nil {
+			return routeEntry[C]{}, prefixError(Join(path, "match"), err)
+		}
+		if err := e.match.Validate(Join(path, "match")); err != nil {
+			return routeEntry[C]{}, err
+		}
+		delete(obj, "match")
+	}
+	if e.name == "" && e.match == nil {
+		return routeEntry[C]{}, Errorf(path, "give a name (the Envoy route name, exact or a glob such as \"api-*\") or a match (hosts, paths, methods, clusters)")
+	}
 	disabled := false
 	if raw, ok := obj["disabled"]; ok {
 		if err := json.Unmarshal(raw, &disabled); err != nil {
@@ -139,20 +208,20 @@ func parseRouteEntry[C any, PC interface {
 		if len(obj) > 0 {
 			return routeEntry[C]{}, Errorf(path, "a disabled route takes no other fields")
 		}
-		return routeEntry[C]{name: name}, nil
+		return e, nil
 	}
-	cfg := new(C)
-	_ = Decode(base, cfg) // base already decoded cleanly as the top level
+	e.cfg = new(C)
+	_ = Decode(base, e.cfg) // base already decoded cleanly as the top level
 	if len(obj) > 0 {
 		override, _ := json.Marshal(obj)
-		if err := Decode(override, cfg); err != nil {
+		if err := Decode(override, e.cfg); err != nil {
 			return routeEntry[C]{}, prefixError(path, err)
 		}
 	}
-	if err := PC(cfg).Validate(); err != nil {
+	if err := PC(e.cfg).Validate(); err != nil {
 		return routeEntry[C]{}, prefixError(path, err)
 	}
-	return routeEntry[C]{name: name, cfg: cfg}, nil
+	return e, nil
 }
 
 // Glob reports whether name matches pattern, where * matches any run of
@@ -194,7 +263,7 @@ func (r *Routes[C]) Each(fn func(c *C) error) error {
 			continue
 		}
 		if err := fn(e.cfg); err != nil {
-			return prefixError(Key("routes", e.name), err)
+			return prefixError(e.at, err)
 		}
 	}
 	return nil

@@ -1,9 +1,17 @@
-package plugins
+package pipeline
 
 import (
 	"strings"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+)
+
+// Counter, Gauge and Histogram are the proxy's metric handles; stages use
+// them through these names and never call the proxy themselves.
+type (
+	Counter   = proxywasm.MetricCounter
+	Gauge     = proxywasm.MetricGauge
+	Histogram = proxywasm.MetricHistogram
 )
 
 // Metrics defines a filter's metrics lazily, once per name and label set,
@@ -12,17 +20,19 @@ import (
 // out by the stats_tags regexes in envoy/, so /stats/prometheus shows
 // steadfast_faults_requests_total{route="api",kind="abort"}.
 type Metrics struct {
-	prefix   string
-	counters map[string]proxywasm.MetricCounter
-	gauges   map[string]proxywasm.MetricGauge
+	prefix     string
+	counters   map[string]proxywasm.MetricCounter
+	gauges     map[string]proxywasm.MetricGauge
+	histograms map[string]proxywasm.MetricHistogram
 }
 
 // NewMetrics returns the metrics of filter.
 func NewMetrics(filter string) *Metrics {
 	return &Metrics{
-		prefix:   "steadfast_" + filter + "_",
-		counters: map[string]proxywasm.MetricCounter{},
-		gauges:   map[string]proxywasm.MetricGauge{},
+		prefix:     "steadfast_" + filter + "_",
+		counters:   map[string]proxywasm.MetricCounter{},
+		gauges:     map[string]proxywasm.MetricGauge{},
+		histograms: map[string]proxywasm.MetricHistogram{},
 	}
 }
 
@@ -47,6 +57,25 @@ func (m *Metrics) Gauge(name string, labels ...string) proxywasm.MetricGauge {
 	}
 	return g
 }
+
+// Histogram returns the histogram name{labels}, labels given as key, value
+// pairs.
+func (m *Metrics) Histogram(name string, labels ...string) proxywasm.MetricHistogram {
+	full := m.StatName(name, labels...)
+	h, ok := m.histograms[full]
+	if !ok {
+		h = proxywasm.DefineHistogramMetric(full)
+		m.histograms[full] = h
+	}
+	return h
+}
+
+// SetGauge sets a gauge to v. A gauge's Add sums what each VM adds, which
+// suits per-VM counts; a gauge that describes state shared by all workers
+// is set from the shared value instead. The ABI's record_metric sets a
+// gauge (Envoy's Context::recordMetric); the SDK offers it on histograms
+// only.
+func SetGauge(g proxywasm.MetricGauge, v uint64) { proxywasm.MetricHistogram(g).Record(v) }
 
 // StatName is the Envoy stat name of a metric with labels.
 func (m *Metrics) StatName(name string, labels ...string) string {

@@ -1,4 +1,4 @@
-package plugins
+package pipeline
 
 import (
 	"bytes"
@@ -26,6 +26,13 @@ func (hostShared) Get(key string) ([]byte, uint32, error) { return proxywasm.Get
 func (hostShared) Set(key string, value []byte, cas uint32) error {
 	return proxywasm.SetSharedData(key, value, cas)
 }
+
+// ErrNotFound and ErrCASMismatch are the proxy's answers to a read of an
+// absent key and to a write whose compare-and-swap version is stale.
+var (
+	ErrNotFound    = types.ErrorStatusNotFound
+	ErrCASMismatch = types.ErrorStatusCasMismatch
+)
 
 // DefaultCASAttempts bounds every compare-and-swap loop: past it the caller
 // fails open (treats the update as not done) rather than spin.

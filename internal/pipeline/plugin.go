@@ -1,0 +1,52 @@
+package pipeline
+
+import (
+	"time"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+)
+
+// Plugin is one chain of stages in one worker VM: a proxy-wasm plugin
+// context whose streams run every stage in one pass.
+type Plugin struct {
+	types.DefaultPluginContext
+	host   Host
+	stages []Stage
+	timers *Timers
+	now    func() time.Time
+	log    Logger
+}
+
+// newPlugin returns a plugin running stages, in order, on host.
+func newPlugin(host Host, log Logger, now func() time.Time, stages []Stage) *Plugin {
+	p := &Plugin{host: host, stages: stages, now: now, log: log}
+	p.timers = NewTimers(now, host.SetTickPeriod, host.SetEffectiveContext)
+	return p
+}
+
+// OnTick runs the due deadlines of the plugin's streams and jobs.
+func (p *Plugin) OnTick() { p.timers.Tick() }
+
+// NewHttpContext starts a stream through the chain.
+func (p *Plugin) NewHttpContext(contextID uint32) types.HttpContext {
+	return (*httpContext)(newStream(p, contextID))
+}
+
+// Logger is where the chain and the stages log.
+type Logger interface {
+	Debugf(format string, args ...any)
+	Infof(format string, args ...any)
+	Warnf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Criticalf(format string, args ...any)
+}
+
+// proxyLog logs through the proxy.
+type proxyLog struct{}
+
+func (proxyLog) Debugf(format string, args ...any)    { proxywasm.LogDebugf(format, args...) }
+func (proxyLog) Infof(format string, args ...any)     { proxywasm.LogInfof(format, args...) }
+func (proxyLog) Warnf(format string, args ...any)     { proxywasm.LogWarnf(format, args...) }
+func (proxyLog) Errorf(format string, args ...any)    { proxywasm.LogErrorf(format, args...) }
+func (proxyLog) Criticalf(format string, args ...any) { proxywasm.LogCriticalf(format, args...) }
