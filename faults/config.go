@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/steadfast-proxy/steadfast/plugins"
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 )
 
 // Defaults of the optional fields.
@@ -34,9 +34,9 @@ const (
 )
 
 // ActiveFaultsLimit is the largest max_active_faults: the size of the shared
-// list of active faults' leases (plugins.MaxLeases), which routes without
+// list of active faults' leases (pipeline.MaxLeases), which routes without
 // a cap fill too.
-const ActiveFaultsLimit = plugins.MaxLeases
+const ActiveFaultsLimit = pipeline.MaxLeases
 
 // MaxDelay bounds every configured delay: fixed, uniform max, log-normal
 // p99 and max, and the log-normal default max of 10 × p99 is cut to it. A
@@ -102,7 +102,7 @@ type Config struct {
 // AbortFault is an abort: a local answer instead of the upstream's.
 type AbortFault struct {
 	// Percentage of the matching requests to abort. Required.
-	Percentage *plugins.Percent `json:"percentage"`
+	Percentage *pipeline.Percent `json:"percentage"`
 	// HTTPStatus of the answer, 200 to 599. Absent: DefaultAbortStatus.
 	HTTPStatus *int `json:"http_status"`
 	// GRPCStatus of the answer to a gRPC request, 0 to 16. Absent:
@@ -118,9 +118,9 @@ type AbortFault struct {
 // never longer than MaxDelay.
 type DelayFault struct {
 	// Percentage of the matching requests to delay. Required.
-	Percentage *plugins.Percent `json:"percentage"`
+	Percentage *pipeline.Percent `json:"percentage"`
 	// Fixed delays every time by the same amount.
-	Fixed *plugins.Duration `json:"fixed"`
+	Fixed *pipeline.Duration `json:"fixed"`
 	// Uniform draws evenly between min and max.
 	Uniform *UniformDelay `json:"uniform"`
 	// LogNormal draws from a log-normal distribution, the usual shape of
@@ -131,20 +131,20 @@ type DelayFault struct {
 // UniformDelay is a delay drawn evenly from [Min, Max).
 type UniformDelay struct {
 	// Min is the shortest delay. Absent: 0.
-	Min plugins.Duration `json:"min"`
+	Min pipeline.Duration `json:"min"`
 	// Max is the longest delay, at least Min. Required.
-	Max *plugins.Duration `json:"max"`
+	Max *pipeline.Duration `json:"max"`
 }
 
 // LogNormalDelay is a log-normal delay given by two percentiles.
 type LogNormalDelay struct {
 	// Median is the 50th percentile, more than 0. Required.
-	Median *plugins.Duration `json:"median"`
+	Median *pipeline.Duration `json:"median"`
 	// P99 is the 99th percentile, at least Median. Required.
-	P99 *plugins.Duration `json:"p99"`
+	P99 *pipeline.Duration `json:"p99"`
 	// Max clamps the long tail; at least P99. Absent: 10 × P99, at most
 	// MaxDelay.
-	Max *plugins.Duration `json:"max"`
+	Max *pipeline.Duration `json:"max"`
 }
 
 // ResponseFaults act on the upstream's answer: Abort replaces it, Delay
@@ -170,9 +170,9 @@ type HeaderControl struct {
 // faultSet is one path's prepared faults (request or response).
 type faultSet struct {
 	abort    *Abort // shared by every plan: callers must not modify it
-	abortPct plugins.Percent
+	abortPct pipeline.Percent
 	delay    *distribution
-	delayPct plugins.Percent
+	delayPct pipeline.Percent
 }
 
 func (f *faultSet) live() bool {
@@ -200,15 +200,15 @@ func (s *secret) matches(presented string) bool {
 }
 
 // Parse parses a faults configuration with its per-route overrides (a
-// "routes" list, see plugins.ParseRoutes). Every configuration it returns
+// "routes" list, see pipeline.ParseRoutes). Every configuration it returns
 // is validated; header control tokens still need ResolveSecrets (or use
 // Load).
-func Parse(data []byte) (*plugins.Routes[Config], error) {
-	return plugins.ParseRoutes[Config](data)
+func Parse(data []byte) (*pipeline.Routes[Config], error) {
+	return pipeline.ParseRoutes[Config](data)
 }
 
 // Validate checks the configuration and prepares it for Decide. Errors are
-// plugins.FieldErrors naming the JSON path of the offending value.
+// pipeline.FieldErrors naming the JSON path of the offending value.
 func (c *Config) Validate() error {
 	c.req, c.resp, c.match = faultSet{}, faultSet{}, matcher{}
 	c.byRequestID, c.control, c.marker, c.live = false, nil, "", false
@@ -235,14 +235,14 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if c.MaxActiveFaults < 0 || c.MaxActiveFaults > ActiveFaultsLimit {
-		return plugins.Errorf("max_active_faults", "must be between 0 (no cap) and %d", ActiveFaultsLimit)
+		return pipeline.Errorf("max_active_faults", "must be between 0 (no cap) and %d", ActiveFaultsLimit)
 	}
 	switch c.Sampling {
 	case "", SamplingRandom:
 	case SamplingRequestID:
 		c.byRequestID = true
 	default:
-		return plugins.Errorf("sampling", "%q is not a sampling mode: use %q or %q", c.Sampling, SamplingRandom, SamplingRequestID)
+		return pipeline.Errorf("sampling", "%q is not a sampling mode: use %q or %q", c.Sampling, SamplingRandom, SamplingRequestID)
 	}
 	if err := c.ActiveWindows.prepare("active_windows"); err != nil {
 		return err
@@ -257,23 +257,23 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-func (a *AbortFault) prepare(path string) (*Abort, plugins.Percent, error) {
+func (a *AbortFault) prepare(path string) (*Abort, pipeline.Percent, error) {
 	if a == nil {
 		return nil, 0, nil
 	}
 	if a.Percentage == nil {
-		return nil, 0, plugins.Errorf(plugins.Join(path, "percentage"), "is required: the share of requests, from 0 to 100")
+		return nil, 0, pipeline.Errorf(pipeline.Join(path, "percentage"), "is required: the share of requests, from 0 to 100")
 	}
 	out := &Abort{HTTPStatus: DefaultAbortStatus, GRPCStatus: DefaultGRPCStatus, Body: DefaultAbortBody}
 	if a.HTTPStatus != nil {
 		if s := *a.HTTPStatus; s < 200 || s > 599 {
-			return nil, 0, plugins.Errorf(plugins.Join(path, "http_status"), "must be between 200 and 599")
+			return nil, 0, pipeline.Errorf(pipeline.Join(path, "http_status"), "must be between 200 and 599")
 		}
 		out.HTTPStatus = *a.HTTPStatus
 	}
 	if a.GRPCStatus != nil {
 		if s := *a.GRPCStatus; s < 0 || s > 16 {
-			return nil, 0, plugins.Errorf(plugins.Join(path, "grpc_status"), "must be between 0 and 16")
+			return nil, 0, pipeline.Errorf(pipeline.Join(path, "grpc_status"), "must be between 0 and 16")
 		}
 		out.GRPCStatus = *a.GRPCStatus
 	}
@@ -286,17 +286,17 @@ func (a *AbortFault) prepare(path string) (*Abort, plugins.Percent, error) {
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		at := plugins.Key(plugins.Join(path, "headers"), name)
+		at := pipeline.Key(pipeline.Join(path, "headers"), name)
 		lower := strings.ToLower(name)
 		switch {
 		case strings.HasPrefix(name, ":"):
-			return nil, 0, plugins.Errorf(at, "pseudo-headers cannot be set")
-		case !plugins.IsToken(lower):
-			return nil, 0, plugins.Errorf(at, "%q is not a valid header name", name)
+			return nil, 0, pipeline.Errorf(at, "pseudo-headers cannot be set")
+		case !pipeline.IsToken(lower):
+			return nil, 0, pipeline.Errorf(at, "%q is not a valid header name", name)
 		case strings.ContainsAny(a.Headers[name], "\r\n\x00"):
-			return nil, 0, plugins.Errorf(at, "the value must not contain line breaks or NUL")
+			return nil, 0, pipeline.Errorf(at, "the value must not contain line breaks or NUL")
 		case slices.ContainsFunc(out.Headers, func(h [2]string) bool { return h[0] == lower }):
-			return nil, 0, plugins.Errorf(at, "given twice, in different cases")
+			return nil, 0, pipeline.Errorf(at, "given twice, in different cases")
 		}
 		out.Headers = append(out.Headers, [2]string{lower, a.Headers[name]})
 	}
@@ -304,15 +304,15 @@ func (a *AbortFault) prepare(path string) (*Abort, plugins.Percent, error) {
 	return out, *a.Percentage, nil
 }
 
-func (d *DelayFault) prepare(path string) (*distribution, plugins.Percent, error) {
+func (d *DelayFault) prepare(path string) (*distribution, pipeline.Percent, error) {
 	if d == nil {
 		return nil, 0, nil
 	}
 	if d.Percentage == nil {
-		return nil, 0, plugins.Errorf(plugins.Join(path, "percentage"), "is required: the share of requests, from 0 to 100")
+		return nil, 0, pipeline.Errorf(pipeline.Join(path, "percentage"), "is required: the share of requests, from 0 to 100")
 	}
 	if count(d.Fixed != nil, d.Uniform != nil, d.LogNormal != nil) != 1 {
-		return nil, 0, plugins.Errorf(path, "give exactly one of fixed, uniform or lognormal")
+		return nil, 0, pipeline.Errorf(path, "give exactly one of fixed, uniform or lognormal")
 	}
 	var (
 		dist distribution
@@ -320,14 +320,14 @@ func (d *DelayFault) prepare(path string) (*distribution, plugins.Percent, error
 	)
 	switch {
 	case d.Fixed != nil:
-		if err := atMostMaxDelay(plugins.Join(path, "fixed"), *d.Fixed); err != nil {
+		if err := atMostMaxDelay(pipeline.Join(path, "fixed"), *d.Fixed); err != nil {
 			return nil, 0, err
 		}
 		dist = fixed(d.Fixed.Std())
 	case d.Uniform != nil:
-		dist, err = d.Uniform.prepare(plugins.Join(path, "uniform"))
+		dist, err = d.Uniform.prepare(pipeline.Join(path, "uniform"))
 	default:
-		dist, err = d.LogNormal.prepare(plugins.Join(path, "lognormal"))
+		dist, err = d.LogNormal.prepare(pipeline.Join(path, "lognormal"))
 	}
 	if err != nil {
 		return nil, 0, err
@@ -337,13 +337,13 @@ func (d *DelayFault) prepare(path string) (*distribution, plugins.Percent, error
 
 func (u *UniformDelay) prepare(path string) (distribution, error) {
 	if u.Max == nil {
-		return distribution{}, plugins.Errorf(plugins.Join(path, "max"), "is required")
+		return distribution{}, pipeline.Errorf(pipeline.Join(path, "max"), "is required")
 	}
-	if err := atMostMaxDelay(plugins.Join(path, "max"), *u.Max); err != nil {
+	if err := atMostMaxDelay(pipeline.Join(path, "max"), *u.Max); err != nil {
 		return distribution{}, err
 	}
 	if *u.Max < u.Min {
-		return distribution{}, plugins.Errorf(plugins.Join(path, "max"), "must be at least min (%v)", u.Min.Std())
+		return distribution{}, pipeline.Errorf(pipeline.Join(path, "max"), "must be at least min (%v)", u.Min.Std())
 	}
 	return uniform(u.Min.Std(), u.Max.Std()), nil
 }
@@ -351,22 +351,22 @@ func (u *UniformDelay) prepare(path string) (distribution, error) {
 func (l *LogNormalDelay) prepare(path string) (distribution, error) {
 	switch {
 	case l.Median == nil:
-		return distribution{}, plugins.Errorf(plugins.Join(path, "median"), "is required")
+		return distribution{}, pipeline.Errorf(pipeline.Join(path, "median"), "is required")
 	case *l.Median == 0:
-		return distribution{}, plugins.Errorf(plugins.Join(path, "median"), "must be more than 0")
+		return distribution{}, pipeline.Errorf(pipeline.Join(path, "median"), "must be more than 0")
 	case l.P99 == nil:
-		return distribution{}, plugins.Errorf(plugins.Join(path, "p99"), "is required")
+		return distribution{}, pipeline.Errorf(pipeline.Join(path, "p99"), "is required")
 	case *l.P99 < *l.Median:
-		return distribution{}, plugins.Errorf(plugins.Join(path, "p99"), "must be at least the median (%v)", l.Median.Std())
+		return distribution{}, pipeline.Errorf(pipeline.Join(path, "p99"), "must be at least the median (%v)", l.Median.Std())
 	case l.Max != nil && *l.Max < *l.P99:
-		return distribution{}, plugins.Errorf(plugins.Join(path, "max"), "must be at least p99 (%v)", l.P99.Std())
+		return distribution{}, pipeline.Errorf(pipeline.Join(path, "max"), "must be at least p99 (%v)", l.P99.Std())
 	}
-	if err := atMostMaxDelay(plugins.Join(path, "p99"), *l.P99); err != nil {
+	if err := atMostMaxDelay(pipeline.Join(path, "p99"), *l.P99); err != nil {
 		return distribution{}, err
 	}
 	clamp := min(10*l.P99.Std(), MaxDelay)
 	if l.Max != nil {
-		if err := atMostMaxDelay(plugins.Join(path, "max"), *l.Max); err != nil {
+		if err := atMostMaxDelay(pipeline.Join(path, "max"), *l.Max); err != nil {
 			return distribution{}, err
 		}
 		clamp = l.Max.Std()
@@ -374,9 +374,9 @@ func (l *LogNormalDelay) prepare(path string) (distribution, error) {
 	return logNormal(l.Median.Std(), l.P99.Std(), clamp), nil
 }
 
-func atMostMaxDelay(path string, d plugins.Duration) error {
+func atMostMaxDelay(path string, d pipeline.Duration) error {
 	if d.Std() > MaxDelay {
-		return plugins.Errorf(path, "must be at most %s", maxDelayText)
+		return pipeline.Errorf(path, "must be at most %s", maxDelayText)
 	}
 	return nil
 }
@@ -388,7 +388,7 @@ func (h *HeaderControl) prepare(path string) (*control, error) {
 	header := DefaultTokenHeader
 	if h.TokenHeader != "" {
 		var err error
-		if header, err = requestHeaderName(plugins.Join(path, "token_header"), h.TokenHeader); err != nil {
+		if header, err = requestHeaderName(pipeline.Join(path, "token_header"), h.TokenHeader); err != nil {
 			return nil, err
 		}
 	}
@@ -396,7 +396,7 @@ func (h *HeaderControl) prepare(path string) (*control, error) {
 		return nil, nil
 	}
 	if h.TokenEnv == "" {
-		return nil, plugins.Errorf(plugins.Join(path, "token_env"), "is required when header_control.enabled is true")
+		return nil, pipeline.Errorf(pipeline.Join(path, "token_env"), "is required when header_control.enabled is true")
 	}
 	return &control{header: header}, nil
 }
@@ -413,9 +413,9 @@ func (c *Config) ResolveSecrets(lookup func(string) (string, bool)) error {
 	v, ok := lookup(name)
 	switch {
 	case !ok || v == "":
-		return plugins.Errorf("header_control.token_env", "environment variable %s is not set or empty", name)
+		return pipeline.Errorf("header_control.token_env", "environment variable %s is not set or empty", name)
 	case len(v) < MinTokenLength:
-		return plugins.Errorf("header_control.token_env", "the token in environment variable %s is shorter than %d characters", name, MinTokenLength)
+		return pipeline.Errorf("header_control.token_env", "the token in environment variable %s is shorter than %d characters", name, MinTokenLength)
 	}
 	c.control.token = newSecret(v)
 	return nil
@@ -442,7 +442,7 @@ func (c *Config) HeaderControlEnabled() bool { return c.control != nil }
 // control or neither: ControlHeaders and every token header the
 // configuration names, in the top level or any route entry. It is nil when
 // no configuration enables header control, and the filter removes nothing.
-func StrippedHeaders(routes *plugins.Routes[Config]) []string {
+func StrippedHeaders(routes *pipeline.Routes[Config]) []string {
 	enabled := false
 	var tokens []string
 	_ = routes.Each(func(c *Config) error {
@@ -468,11 +468,11 @@ func StrippedHeaders(routes *plugins.Routes[Config]) []string {
 // regular headers and returns it lower-cased.
 func requestHeaderName(path, name string) (string, error) {
 	if strings.HasPrefix(name, ":") {
-		return "", plugins.Errorf(path, "pseudo-headers cannot be used")
+		return "", pipeline.Errorf(path, "pseudo-headers cannot be used")
 	}
 	lower := strings.ToLower(name)
-	if !plugins.IsToken(lower) {
-		return "", plugins.Errorf(path, "%q is not a valid header name", name)
+	if !pipeline.IsToken(lower) {
+		return "", pipeline.Errorf(path, "%q is not a valid header name", name)
 	}
 	return lower, nil
 }

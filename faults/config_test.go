@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadfast-proxy/steadfast/plugins"
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 )
 
 // get is a request for GET /api/users from 10.1.2.3 to cluster backend.
@@ -197,7 +197,7 @@ func TestParseErrors(t *testing.T) {
 			_, err := Parse([]byte(tt.given))
 			require.Error(t, err)
 			assert.Equal(t, tt.want, err.Error())
-			var fe *plugins.FieldError
+			var fe *pipeline.FieldError
 			assert.True(t, errors.As(err, &fe), "a FieldError")
 		})
 	}
@@ -231,12 +231,12 @@ func TestParseRouteOverrides(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := routes.Resolve(tt.given)
+			c := routes.Resolve(pipeline.Named(tt.given))
 			require.NotNil(t, c)
 			assert.Equal(t, tt.want, c.Decide(get(), monday(12, 0), constant(0.5)))
 		})
 	}
-	assert.Nil(t, routes.Resolve("off"))
+	assert.Nil(t, routes.Resolve(pipeline.Named("off")))
 }
 
 func TestResolveSecrets(t *testing.T) {
@@ -269,8 +269,8 @@ func TestResolveSecrets(t *testing.T) {
 }
 
 // load is what the filter does at start: Parse, then ResolveSecrets on
-// every route (plugins.LoadRoutes).
-func load(data []byte, lookup func(string) (string, bool)) (*plugins.Routes[Config], error) {
+// every route (as the stage does at plugin start).
+func load(data []byte, lookup func(string) (string, bool)) (*pipeline.Routes[Config], error) {
 	routes, err := Parse(data)
 	if err != nil {
 		return nil, err

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/steadfast-proxy/steadfast/plugins"
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 )
 
 // Control headers: with header control on and the token present, a request
@@ -39,10 +39,10 @@ type Control struct {
 	// Abort is nil when none was asked for. Either abort header asks for
 	// one; the other status takes its default.
 	Abort           *Abort
-	AbortPercentage plugins.Percent
+	AbortPercentage pipeline.Percent
 	// Delay is 0 when none was asked for.
 	Delay           time.Duration
-	DelayPercentage plugins.Percent
+	DelayPercentage pipeline.Percent
 }
 
 // ControlError is a malformed control header value.
@@ -145,7 +145,7 @@ func parseStatus(v string, lo, hi int) (int, bool) {
 
 // parsePercent reads a percentage from 0 to 100 written as plain digits
 // with an optional fraction: "5", "12.5", "0.01".
-func parsePercent(v string) (plugins.Percent, bool) {
+func parsePercent(v string) (pipeline.Percent, bool) {
 	s := strings.TrimSpace(v)
 	whole, frac, dotted := strings.Cut(s, ".")
 	if !isDigits(whole) || dotted && !isDigits(frac) {
@@ -155,7 +155,7 @@ func parsePercent(v string) (plugins.Percent, bool) {
 	if err != nil || f > 100 {
 		return 0, false
 	}
-	return plugins.Percent(f), true
+	return pipeline.Percent(f), true
 }
 
 // parseControlDelay parses a control delay of at most MaxControlDelay; a

@@ -1,3 +1,5 @@
+//go:build !wasm
+
 package faults
 
 import (
@@ -12,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadfast-proxy/steadfast/plugins"
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 	"github.com/steadfast-proxy/steadfast/plugins/plugintest"
 )
 
@@ -25,13 +27,12 @@ func (c *testClock) now() time.Time { return c.t }
 // the native half; the Wasm half runs build/faults.wasm as Envoy would.
 func testFilter(c *testClock, env map[string]string) plugintest.Filter {
 	return plugintest.Filter{
-		RootID: RootID,
-		Module: "faults.wasm",
-		Factory: func(id uint32) types.PluginContext {
-			p := NewPluginContext(id).(*pluginContext)
-			p.now = c.now
-			p.env = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-			return p
+		RootID:  RootID,
+		Module:  "faults.wasm",
+		Filters: []pipeline.Filter{Filter},
+		Env: func(e *pipeline.Env) {
+			e.Now = c.now
+			e.LookupEnv = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 		},
 	}
 }
@@ -361,8 +362,7 @@ func TestBadConfigFailsPluginStartNamingTheField(t *testing.T) {
 		for _, tt := range tests {
 			logs := plugintest.StartFails(t, testFilter(c, nil), mode, tt.config)
 			require.Len(t, logs, 1, tt.config)
-			assert.Contains(t, logs[0], "steadfast faults: invalid configuration: ")
-			assert.Contains(t, logs[0], tt.want)
+			assert.Contains(t, logs[0], plugintest.InvalidConfig(mode, RootID, tt.want))
 		}
 	})
 }
@@ -477,7 +477,7 @@ func TestSlotsAreFreedWhenTheLastPlannedFaultHasRun(t *testing.T) {
 
 // leases is the shared list of active faults' leases, as another worker's
 // VM sees it.
-func leases() plugins.Leases { return plugins.Leases{Store: plugins.HostShared, Key: activeKey} }
+func leases() pipeline.Leases { return pipeline.Leases{Store: pipeline.HostShared, Key: activeKey} }
 
 func TestUncappedRoutesCountTowardTheCap(t *testing.T) {
 	c := &testClock{t: time.Unix(1700000000, 0)}
@@ -539,14 +539,14 @@ func TestUncappedFaultsBeyondTheListRunUnrecorded(t *testing.T) {
 			"abort": {"percentage": 100},
 			"routes": [{"name": "capped", "max_active_faults": 1000}]}`)
 		far := time.Unix(1<<32, 0)
-		for id := range uint64(plugins.MaxLeases) {
-			require.NoError(t, leases().Acquire(id+1, far, plugins.MaxLeases, time.Unix(0, 0)))
+		for id := range uint64(pipeline.MaxLeases) {
+			require.NoError(t, leases().Acquire(id+1, far, pipeline.MaxLeases, time.Unix(0, 0)))
 		}
 		assert.Equal(t, uint32(503), statusOn(t, h, "free"), "no cap: injected all the same")
 		assert.Equal(t, uint64(1), counter(t, h, "steadfast_faults_unrecorded_total.route.free"))
 		assert.Equal(t, uint32(0), statusOn(t, h, "capped"), "at its cap")
 		assert.Equal(t, uint64(1), counter(t, h, "steadfast_faults_overflow_total.route.capped"))
-		assert.Equal(t, plugins.MaxLeases, leases().Live(time.Unix(0, 0)))
+		assert.Equal(t, pipeline.MaxLeases, leases().Live(time.Unix(0, 0)))
 	})
 }
 
@@ -562,11 +562,10 @@ func (failingStore) Set(string, []byte, uint32) error { return types.ErrorStatus
 func TestFaultsFailOpenWhenTheListIsUnavailable(t *testing.T) {
 	c := &testClock{t: time.Unix(1700000000, 0)}
 	f := testFilter(c, nil)
-	factory := f.Factory
-	f.Factory = func(id uint32) types.PluginContext {
-		p := factory(id).(*pluginContext)
-		p.store = failingStore{}
-		return p
+	clock := f.Env
+	f.Env = func(e *pipeline.Env) {
+		clock(e)
+		e.Shared = failingStore{}
 	}
 	h := plugintest.Start(t, f, plugintest.Native, `{"abort":{"percentage":100}}`, route("api"))
 	id := h.InitializeHttpContext()

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/steadfast-proxy/steadfast/plugins"
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 )
 
 func FuzzParse(f *testing.F) {
@@ -32,7 +32,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		routes, err := Parse(data)
 		if err != nil {
-			var fe *plugins.FieldError
+			var fe *pipeline.FieldError
 			if !errors.As(err, &fe) {
 				t.Fatalf("not a FieldError: %v", err)
 			}
@@ -104,7 +104,7 @@ func FuzzParseControl(f *testing.F) {
 		if c.Delay < 0 || c.Delay > MaxControlDelay {
 			t.Fatalf("delay out of range: %v", c.Delay)
 		}
-		for _, p := range []plugins.Percent{c.AbortPercentage, c.DelayPercentage} {
+		for _, p := range []pipeline.Percent{c.AbortPercentage, c.DelayPercentage} {
 			if !(p >= 0 && p <= 100) {
 				t.Fatalf("percentage out of range: %v", p)
 			}

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/steadfast-proxy/steadfast/plugins"
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 )
 
 // Match selects the requests faults apply to; a request must pass every
@@ -105,44 +105,44 @@ func (m *Match) prepare(path string) (matcher, error) {
 		return out, nil
 	}
 	for i, method := range m.Methods {
-		if !plugins.IsToken(method) || strings.ToUpper(method) != method {
-			return out, plugins.Errorf(plugins.Index(plugins.Join(path, "methods"), i), "%q is not an upper-case method such as GET", method)
+		if !pipeline.IsToken(method) || strings.ToUpper(method) != method {
+			return out, pipeline.Errorf(pipeline.Index(pipeline.Join(path, "methods"), i), "%q is not an upper-case method such as GET", method)
 		}
 	}
 	out.methods = m.Methods
 	if p := m.Path; p != nil {
-		at := plugins.Join(path, "path")
+		at := pipeline.Join(path, "path")
 		if count(p.Exact != nil, p.Prefix != nil, p.Regex != nil) != 1 {
-			return out, plugins.Errorf(at, "give exactly one of exact, prefix or regex")
+			return out, pipeline.Errorf(at, "give exactly one of exact, prefix or regex")
 		}
 		var err error
 		switch {
 		case p.Exact != nil:
-			out.path, err = nonEmpty(plugins.Join(at, "exact"), ruleExact, *p.Exact)
+			out.path, err = nonEmpty(pipeline.Join(at, "exact"), ruleExact, *p.Exact)
 		case p.Prefix != nil:
-			out.path, err = nonEmpty(plugins.Join(at, "prefix"), rulePrefix, *p.Prefix)
+			out.path, err = nonEmpty(pipeline.Join(at, "prefix"), rulePrefix, *p.Prefix)
 		default:
-			out.path, err = compile(plugins.Join(at, "regex"), *p.Regex)
+			out.path, err = compile(pipeline.Join(at, "regex"), *p.Regex)
 		}
 		if err != nil {
 			return out, err
 		}
 	}
 	for i, h := range m.Headers {
-		at := plugins.Index(plugins.Join(path, "headers"), i)
-		name, err := matchHeaderName(plugins.Join(at, "name"), h.Name)
+		at := pipeline.Index(pipeline.Join(path, "headers"), i)
+		name, err := matchHeaderName(pipeline.Join(at, "name"), h.Name)
 		if err != nil {
 			return out, err
 		}
 		if count(h.Exact != nil, h.Regex != nil, h.Present != nil) != 1 {
-			return out, plugins.Errorf(at, "give exactly one of exact, regex or present")
+			return out, pipeline.Errorf(at, "give exactly one of exact, regex or present")
 		}
 		r := headerRule{name: name}
 		switch {
 		case h.Exact != nil:
 			r.rule = rule{kind: ruleExact, value: *h.Exact}
 		case h.Regex != nil:
-			if r.rule, err = compile(plugins.Join(at, "regex"), *h.Regex); err != nil {
+			if r.rule, err = compile(pipeline.Join(at, "regex"), *h.Regex); err != nil {
 				return out, err
 			}
 		case *h.Present:
@@ -154,14 +154,14 @@ func (m *Match) prepare(path string) (matcher, error) {
 	}
 	for i, cluster := range m.Clusters {
 		if cluster == "" {
-			return out, plugins.Errorf(plugins.Index(plugins.Join(path, "clusters"), i), "must not be empty")
+			return out, pipeline.Errorf(pipeline.Index(pipeline.Join(path, "clusters"), i), "must not be empty")
 		}
 	}
 	out.clusters = m.Clusters
 	for i, cidr := range m.SourceCIDRs {
 		p, err := netip.ParsePrefix(cidr)
 		if err != nil {
-			return out, plugins.Errorf(plugins.Index(plugins.Join(path, "source_cidrs"), i), "%q is not a CIDR such as 10.0.0.0/8 or fd00::/8", cidr)
+			return out, pipeline.Errorf(pipeline.Index(pipeline.Join(path, "source_cidrs"), i), "%q is not a CIDR such as 10.0.0.0/8 or fd00::/8", cidr)
 		}
 		out.cidrs = append(out.cidrs, p.Masked())
 	}
@@ -210,18 +210,18 @@ func (m *matcher) matches(req Request) bool {
 // unlike headers the filter sets, pseudo-headers are allowed.
 func matchHeaderName(path, name string) (string, error) {
 	if name == "" {
-		return "", plugins.Errorf(path, "is required")
+		return "", pipeline.Errorf(path, "is required")
 	}
 	lower := strings.ToLower(name)
-	if !plugins.IsToken(strings.TrimPrefix(lower, ":")) {
-		return "", plugins.Errorf(path, "%q is not a valid header name", name)
+	if !pipeline.IsToken(strings.TrimPrefix(lower, ":")) {
+		return "", pipeline.Errorf(path, "%q is not a valid header name", name)
 	}
 	return lower, nil
 }
 
 func nonEmpty(path string, kind ruleKind, value string) (rule, error) {
 	if value == "" {
-		return rule{}, plugins.Errorf(path, "must not be empty")
+		return rule{}, pipeline.Errorf(path, "must not be empty")
 	}
 	return rule{kind: kind, value: value}, nil
 }
@@ -229,7 +229,7 @@ func nonEmpty(path string, kind ruleKind, value string) (rule, error) {
 func compile(path, expr string) (rule, error) {
 	re, err := regexp.Compile(expr)
 	if err != nil {
-		return rule{}, plugins.Errorf(path, "invalid regular expression: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		return rule{}, pipeline.Errorf(path, "invalid regular expression: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 	}
 	return rule{kind: ruleRegex, re: re}, nil
 }

@@ -3,7 +3,7 @@ package faults
 import (
 	"time"
 
-	"github.com/steadfast-proxy/steadfast/plugins"
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 )
 
 // Window is a weekly time window in UTC, such as weekdays from 09:00 to
@@ -61,7 +61,7 @@ var dayNames = map[string]time.Weekday{
 
 func (ws Windows) prepare(path string) error {
 	for i := range ws {
-		if err := ws[i].prepare(plugins.Index(path, i)); err != nil {
+		if err := ws[i].prepare(pipeline.Index(path, i)); err != nil {
 			return err
 		}
 	}
@@ -71,28 +71,28 @@ func (ws Windows) prepare(path string) error {
 func (w *Window) prepare(path string) error {
 	w.days = 0
 	if len(w.Days) == 0 {
-		return plugins.Errorf(plugins.Join(path, "days"), "give at least one day")
+		return pipeline.Errorf(pipeline.Join(path, "days"), "give at least one day")
 	}
 	for i, name := range w.Days {
-		at := plugins.Index(plugins.Join(path, "days"), i)
+		at := pipeline.Index(pipeline.Join(path, "days"), i)
 		day, ok := dayNames[name]
 		if !ok {
-			return plugins.Errorf(at, "%q is not a day: use mon, tue, wed, thu, fri, sat or sun", name)
+			return pipeline.Errorf(at, "%q is not a day: use mon, tue, wed, thu, fri, sat or sun", name)
 		}
 		if w.on(day) {
-			return plugins.Errorf(at, "%q is listed twice", name)
+			return pipeline.Errorf(at, "%q is listed twice", name)
 		}
 		w.days |= 1 << day
 	}
 	var err error
-	if w.start, err = clock(plugins.Join(path, "start"), w.Start); err != nil {
+	if w.start, err = clock(pipeline.Join(path, "start"), w.Start); err != nil {
 		return err
 	}
-	if w.end, err = clock(plugins.Join(path, "end"), w.End); err != nil {
+	if w.end, err = clock(pipeline.Join(path, "end"), w.End); err != nil {
 		return err
 	}
 	if w.start == w.end {
-		return plugins.Errorf(plugins.Join(path, "end"), "must differ from start")
+		return pipeline.Errorf(pipeline.Join(path, "end"), "must differ from start")
 	}
 	return nil
 }
@@ -110,5 +110,5 @@ func clock(path, s string) (int, error) {
 			return h*60 + m, nil
 		}
 	}
-	return 0, plugins.Errorf(path, "%q is not a time of day: use \"HH:MM\" from 00:00 to 23:59", s)
+	return 0, pipeline.Errorf(path, "%q is not a time of day: use \"HH:MM\" from 00:00 to 23:59", s)
 }

@@ -3,9 +3,9 @@ package main
 
 import (
 	"github.com/steadfast-proxy/steadfast/faults"
-	"github.com/steadfast-proxy/steadfast/plugins"
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 )
 
 func main() {}
 
-func init() { plugins.Register(faults.RootID, faults.NewPluginContext) }
+func init() { pipeline.Register(faults.Filter) }
