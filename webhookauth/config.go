@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/steadfast-proxy/steadfast/plugins"
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 )
 
 // Scheme names, the values of the "scheme" field.
@@ -105,13 +105,13 @@ type Config struct {
 	PublicKeys []Secret `json:"public_keys"`
 	// Tolerance is how far a signed timestamp may be from now, past or
 	// future. Absent: DefaultTolerance.
-	Tolerance *plugins.Duration `json:"tolerance"`
+	Tolerance *pipeline.Duration `json:"tolerance"`
 	// MaxBodyBytes bounds the body; a larger one is refused (too_large).
 	// Zero: DefaultMaxBodyBytes.
 	MaxBodyBytes int `json:"max_body_bytes"`
 	// BodyTimeout bounds the wait for the whole body. Absent:
 	// DefaultBodyTimeout.
-	BodyTimeout *plugins.Duration `json:"body_timeout"`
+	BodyTimeout *pipeline.Duration `json:"body_timeout"`
 	// FailureStatus is the status of the reply to a refused delivery,
 	// 400 to 499. Zero: DefaultFailureStatus.
 	FailureStatus int `json:"failure_status"`
@@ -165,7 +165,7 @@ type ReplayConfig struct {
 	// signed timestamp only (github, shopify, twilio, hmac without
 	// timestamp_header); the others remember a delivery for as long as
 	// its timestamp is within tolerance. Absent: DefaultReplayWindow.
-	Window *plugins.Duration `json:"window"`
+	Window *pipeline.Duration `json:"window"`
 	// Key is what identifies a delivery: "signature" (the default), what
 	// the provider signed; or "header:<name>", a delivery id, so that a
 	// redelivery signed afresh with the same id is refused too. Only an id
@@ -242,8 +242,8 @@ type keyring struct {
 // Parse decodes and validates the webhookauth configuration, with its
 // per-route overrides. Secrets are not read yet: call ResolveSecrets on
 // every configuration (Routes.Each) before verifying.
-func Parse(data []byte) (*plugins.Routes[Config], error) {
-	return plugins.ParseRoutes[Config](data)
+func Parse(data []byte) (*pipeline.Routes[Config], error) {
+	return pipeline.ParseRoutes[Config](data)
 }
 
 // Settings returns the effective settings, defaults applied. Valid after
@@ -276,32 +276,32 @@ func (c *Config) Validate() error {
 	if c.Tolerance != nil {
 		s.Tolerance = c.Tolerance.Std()
 		if s.Tolerance < time.Second || s.Tolerance > MaxTolerance {
-			return plugins.Errorf("tolerance", "must be between 1s and %s", MaxTolerance)
+			return pipeline.Errorf("tolerance", "must be between 1s and %s", MaxTolerance)
 		}
 	}
 	switch {
 	case c.MaxBodyBytes < 0 || c.MaxBodyBytes > MaxBodyBytesLimit:
-		return plugins.Errorf("max_body_bytes", "must be between 1 and %d (64 MiB)", MaxBodyBytesLimit)
+		return pipeline.Errorf("max_body_bytes", "must be between 1 and %d (64 MiB)", MaxBodyBytesLimit)
 	case c.MaxBodyBytes > 0:
 		s.MaxBodyBytes = c.MaxBodyBytes
 	}
 	if c.BodyTimeout != nil {
 		s.BodyTimeout = c.BodyTimeout.Std()
 		if s.BodyTimeout < MinBodyTimeout || s.BodyTimeout > MaxBodyTimeout {
-			return plugins.Errorf("body_timeout", "must be between %s and %s", MinBodyTimeout, MaxBodyTimeout)
+			return pipeline.Errorf("body_timeout", "must be between %s and %s", MinBodyTimeout, MaxBodyTimeout)
 		}
 	}
 	switch {
 	case c.FailureStatus == 0:
 	case c.FailureStatus < 400 || c.FailureStatus > 499:
-		return plugins.Errorf("failure_status", "must be a 4xx status, from 400 to 499")
+		return pipeline.Errorf("failure_status", "must be a 4xx status, from 400 to 499")
 	default:
 		s.FailureStatus = c.FailureStatus
 	}
 	if c.VerifiedHeader != nil {
 		s.VerifiedHeader = strings.ToLower(*c.VerifiedHeader)
 		if s.VerifiedHeader != "" && !validHeaderName(s.VerifiedHeader) {
-			return plugins.Errorf("verified_header", "%q is not a header name", *c.VerifiedHeader)
+			return pipeline.Errorf("verified_header", "%q is not a header name", *c.VerifiedHeader)
 		}
 	}
 	if err := c.validateReplay(&s); err != nil {
@@ -316,9 +316,9 @@ func (c *Config) validateScheme() error {
 	switch c.Scheme {
 	case SchemeStripe, SchemeGitHub, SchemeSlack, SchemeShopify, SchemeStandard, SchemeTwilio, SchemeHMAC:
 	case "":
-		return plugins.Errorf("scheme", "is required: one of stripe, github, slack, shopify, standard, twilio, hmac")
+		return pipeline.Errorf("scheme", "is required: one of stripe, github, slack, shopify, standard, twilio, hmac")
 	default:
-		return plugins.Errorf("scheme", "%q is not a scheme: use one of stripe, github, slack, shopify, standard, twilio, hmac", c.Scheme)
+		return pipeline.Errorf("scheme", "%q is not a scheme: use one of stripe, github, slack, shopify, standard, twilio, hmac", c.Scheme)
 	}
 	for _, b := range []struct {
 		name, scheme string
@@ -329,7 +329,7 @@ func (c *Config) validateScheme() error {
 		{"hmac", SchemeHMAC, c.HMAC != nil},
 	} {
 		if b.set && c.Scheme != b.scheme {
-			return plugins.Errorf(b.name, "applies only to scheme %q, not %q", b.scheme, c.Scheme)
+			return pipeline.Errorf(b.name, "applies only to scheme %q, not %q", b.scheme, c.Scheme)
 		}
 	}
 	switch c.Scheme {
@@ -348,13 +348,13 @@ func (c *Config) validateScheme() error {
 		c.sigHeaders = []string{"x-twilio-signature"}
 		if c.Twilio != nil && c.Twilio.URL != "" {
 			if err := validTwilioURL(c.Twilio.URL); err != nil {
-				return plugins.Errorf("twilio.url", "%s", err)
+				return pipeline.Errorf("twilio.url", "%s", err)
 			}
 			c.twilioURL = c.Twilio.URL
 		}
 	case SchemeHMAC:
 		if c.HMAC == nil {
-			return plugins.Errorf("hmac.header", "is required for scheme hmac")
+			return pipeline.Errorf("hmac.header", "is required for scheme hmac")
 		}
 		spec, err := c.HMAC.spec()
 		if err != nil {
@@ -368,35 +368,35 @@ func (c *Config) validateScheme() error {
 
 func (c *Config) validateKeys() error {
 	for i, s := range c.Secrets {
-		path := plugins.Index("secrets", i)
+		path := pipeline.Index("secrets", i)
 		if err := s.validate(path); err != nil {
 			return err
 		}
 		if c.Scheme == SchemeStandard && s.Value != "" {
 			if _, ok := decodeStandardSecret(s.Value); !ok {
-				return plugins.Errorf(plugins.Join(path, "value"), "is not a Standard Webhooks secret (\"whsec_\" and base64)")
+				return pipeline.Errorf(pipeline.Join(path, "value"), "is not a Standard Webhooks secret (\"whsec_\" and base64)")
 			}
 		}
 	}
 	if len(c.PublicKeys) > 0 && c.Scheme != SchemeStandard {
-		return plugins.Errorf("public_keys", "apply only to scheme \"standard\" (Ed25519 v1a signatures)")
+		return pipeline.Errorf("public_keys", "apply only to scheme \"standard\" (Ed25519 v1a signatures)")
 	}
 	for i, s := range c.PublicKeys {
-		path := plugins.Index("public_keys", i)
+		path := pipeline.Index("public_keys", i)
 		if err := s.validate(path); err != nil {
 			return err
 		}
 		if s.Value != "" {
 			if _, ok := decodePublicKey(s.Value); !ok {
-				return plugins.Errorf(plugins.Join(path, "value"), "is not an Ed25519 public key (\"whpk_\" and the base64 of 32 bytes)")
+				return pipeline.Errorf(pipeline.Join(path, "value"), "is not an Ed25519 public key (\"whpk_\" and the base64 of 32 bytes)")
 			}
 		}
 	}
 	switch {
 	case c.Scheme == SchemeStandard && len(c.Secrets)+len(c.PublicKeys) == 0:
-		return plugins.Errorf("secrets", "give at least one secret or public key, such as {\"env\": \"WEBHOOK_SECRET\"}")
+		return pipeline.Errorf("secrets", "give at least one secret or public key, such as {\"env\": \"WEBHOOK_SECRET\"}")
 	case c.Scheme != SchemeStandard && len(c.Secrets) == 0:
-		return plugins.Errorf("secrets", "give at least one secret, such as {\"env\": \"WEBHOOK_SECRET\"}")
+		return pipeline.Errorf("secrets", "give at least one secret, such as {\"env\": \"WEBHOOK_SECRET\"}")
 	}
 	return nil
 }
@@ -404,9 +404,9 @@ func (c *Config) validateKeys() error {
 func (s Secret) validate(path string) error {
 	switch {
 	case (s.Env == "") == (s.Value == ""):
-		return plugins.Errorf(path, "give exactly one of env or value")
+		return pipeline.Errorf(path, "give exactly one of env or value")
 	case s.Env != "" && strings.ContainsAny(s.Env, "= \t\r\n\x00"):
-		return plugins.Errorf(plugins.Join(path, "env"), "%q is not an environment variable name", s.Env)
+		return pipeline.Errorf(pipeline.Join(path, "env"), "%q is not an environment variable name", s.Env)
 	}
 	return nil
 }
@@ -428,19 +428,19 @@ func (c *Config) validateReplay(s *Settings) error {
 	s.ReplayCacheSize = DefaultReplayCacheSize
 	if r.CacheSize != 0 {
 		if r.CacheSize < MinReplayCacheSize || r.CacheSize > MaxReplayCacheSize {
-			return plugins.Errorf("replay.cache_size", "must be between %d and %d", MinReplayCacheSize, MaxReplayCacheSize)
+			return pipeline.Errorf("replay.cache_size", "must be between %d and %d", MinReplayCacheSize, MaxReplayCacheSize)
 		}
 		s.ReplayCacheSize = r.CacheSize
 	}
 	switch {
 	case c.timed() && r.Window != nil:
-		return plugins.Errorf("replay.window", "scheme %q signs a timestamp: deliveries are remembered while it is within tolerance; set tolerance instead", c.Scheme)
+		return pipeline.Errorf("replay.window", "scheme %q signs a timestamp: deliveries are remembered while it is within tolerance; set tolerance instead", c.Scheme)
 	case c.timed():
 		s.ReplayWindow = s.Tolerance
 	case r.Window != nil:
 		s.ReplayWindow = r.Window.Std()
 		if s.ReplayWindow < time.Second || s.ReplayWindow > MaxReplayWindow {
-			return plugins.Errorf("replay.window", "must be between 1s and %s", MaxReplayWindow)
+			return pipeline.Errorf("replay.window", "must be between 1s and %s", MaxReplayWindow)
 		}
 	default:
 		s.ReplayWindow = DefaultReplayWindow
@@ -451,15 +451,15 @@ func (c *Config) validateReplay(s *Settings) error {
 	case strings.HasPrefix(r.Key, ReplayKeyHeaderPrefix):
 		name := strings.ToLower(strings.TrimPrefix(r.Key, ReplayKeyHeaderPrefix))
 		if !validHeaderName(name) {
-			return plugins.Errorf("replay.key", "%q does not name a header: use \"header:\" and a header name", r.Key)
+			return pipeline.Errorf("replay.key", "%q does not name a header: use \"header:\" and a header name", r.Key)
 		}
 		if !c.signsID(name) {
-			return plugins.Errorf("replay.key", "%q: scheme %q does not sign %s, so a replay with another value would pass; "+
+			return pipeline.Errorf("replay.key", "%q: scheme %q does not sign %s, so a replay with another value would pass; "+
 				"use \"signature\" (the default), or a signed id: webhook-id for standard, hmac.id_header for hmac", r.Key, c.Scheme, name)
 		}
 		c.replayHeader = name
 	default:
-		return plugins.Errorf("replay.key", "%q is not a replay key: use \"signature\" or \"header:<name>\"", r.Key)
+		return pipeline.Errorf("replay.key", "%q is not a replay key: use \"signature\" or \"header:<name>\"", r.Key)
 	}
 	return nil
 }
@@ -493,7 +493,7 @@ func validTwilioURL(raw string) error {
 // validHeaderName reports whether s is a lower-case HTTP header name (not a
 // pseudo-header).
 func validHeaderName(s string) bool {
-	return plugins.IsToken(s) && strings.ToLower(s) == s
+	return pipeline.IsToken(s) && strings.ToLower(s) == s
 }
 
 // ResolveSecrets reads every secret and public key: from the environment
@@ -506,7 +506,7 @@ func (c *Config) ResolveSecrets(lookup func(name string) (string, bool)) error {
 	}
 	kr := &keyring{}
 	for i, s := range c.Secrets {
-		path := plugins.Index("secrets", i)
+		path := pipeline.Index("secrets", i)
 		raw, err := s.resolve(path, lookup)
 		if err != nil {
 			return err
@@ -521,7 +521,7 @@ func (c *Config) ResolveSecrets(lookup func(name string) (string, bool)) error {
 		kr.secrets = append(kr.secrets, key)
 	}
 	for i, s := range c.PublicKeys {
-		path := plugins.Index("public_keys", i)
+		path := pipeline.Index("public_keys", i)
 		raw, err := s.resolve(path, lookup)
 		if err != nil {
 			return err
@@ -545,16 +545,16 @@ func (s Secret) resolve(path string, lookup func(string) (string, bool)) (string
 		v, ok = lookup(s.Env)
 	}
 	if !ok || v == "" {
-		return "", plugins.Errorf(plugins.Join(path, "env"), "environment variable %q is not set or is empty", s.Env)
+		return "", pipeline.Errorf(pipeline.Join(path, "env"), "environment variable %q is not set or is empty", s.Env)
 	}
 	return v, nil
 }
 
 func (s Secret) decodeError(path, what string) error {
 	if s.Value != "" {
-		return plugins.Errorf(plugins.Join(path, "value"), "is not %s", what)
+		return pipeline.Errorf(pipeline.Join(path, "value"), "is not %s", what)
 	}
-	return plugins.Errorf(plugins.Join(path, "env"), "environment variable %q does not hold %s", s.Env, what)
+	return pipeline.Errorf(pipeline.Join(path, "env"), "environment variable %q does not hold %s", s.Env, what)
 }
 
 // decodeStandardSecret decodes a Standard Webhooks signing secret: base64,
@@ -655,9 +655,9 @@ func (h *HMACConfig) spec() (*hmacSpec, error) {
 	s.header = strings.ToLower(h.Header)
 	switch {
 	case h.Header == "":
-		return nil, plugins.Errorf("hmac.header", "is required for scheme hmac")
+		return nil, pipeline.Errorf("hmac.header", "is required for scheme hmac")
 	case !validHeaderName(s.header):
-		return nil, plugins.Errorf("hmac.header", "%q is not a header name", h.Header)
+		return nil, pipeline.Errorf("hmac.header", "%q is not a header name", h.Header)
 	}
 	switch h.Algorithm {
 	case "sha256", "":
@@ -667,14 +667,14 @@ func (h *HMACConfig) spec() (*hmacSpec, error) {
 	case "sha512":
 		s.newHash, s.size = sha512.New, sha512.Size
 	default:
-		return nil, plugins.Errorf("hmac.algorithm", "%q is not supported: use sha1, sha256 or sha512", h.Algorithm)
+		return nil, pipeline.Errorf("hmac.algorithm", "%q is not supported: use sha1, sha256 or sha512", h.Algorithm)
 	}
 	switch h.Encoding {
 	case "hex", "":
 	case "base64":
 		s.base64 = true
 	default:
-		return nil, plugins.Errorf("hmac.encoding", "%q is not supported: use hex or base64", h.Encoding)
+		return nil, pipeline.Errorf("hmac.encoding", "%q is not supported: use hex or base64", h.Encoding)
 	}
 	for _, hd := range []struct {
 		path, value string
@@ -688,7 +688,7 @@ func (h *HMACConfig) spec() (*hmacSpec, error) {
 		}
 		*hd.dst = strings.ToLower(hd.value)
 		if !validHeaderName(*hd.dst) {
-			return nil, plugins.Errorf(hd.path, "%q is not a header name", hd.value)
+			return nil, pipeline.Errorf(hd.path, "%q is not a header name", hd.value)
 		}
 	}
 	tmpl := h.Template
@@ -697,21 +697,21 @@ func (h *HMACConfig) spec() (*hmacSpec, error) {
 	}
 	var err error
 	if s.template, s.needs, err = parseTemplate(tmpl); err != nil {
-		return nil, plugins.Errorf("hmac.template", "%s", err)
+		return nil, pipeline.Errorf("hmac.template", "%s", err)
 	}
 	switch {
 	case !s.needs.has(fieldBody):
-		return nil, plugins.Errorf("hmac.template", "must sign {body}, or a tampered body would pass")
+		return nil, pipeline.Errorf("hmac.template", "must sign {body}, or a tampered body would pass")
 	case bodies(s.template) > 1:
-		return nil, plugins.Errorf("hmac.template", "must sign {body} once: the body is hashed as it passes")
+		return nil, pipeline.Errorf("hmac.template", "must sign {body} once: the body is hashed as it passes")
 	case s.needs.has(fieldTimestamp) && s.tsHeader == "":
-		return nil, plugins.Errorf("hmac.timestamp_header", "is required: the template signs {timestamp}")
+		return nil, pipeline.Errorf("hmac.timestamp_header", "is required: the template signs {timestamp}")
 	case s.tsHeader != "" && !s.needs.has(fieldTimestamp):
-		return nil, plugins.Errorf("hmac.template", "must sign {timestamp}: an unsigned timestamp_header proves nothing")
+		return nil, pipeline.Errorf("hmac.template", "must sign {timestamp}: an unsigned timestamp_header proves nothing")
 	case s.needs.has(fieldID) && s.idHeader == "":
-		return nil, plugins.Errorf("hmac.id_header", "is required: the template signs {id}")
+		return nil, pipeline.Errorf("hmac.id_header", "is required: the template signs {id}")
 	case s.idHeader != "" && !s.needs.has(fieldID):
-		return nil, plugins.Errorf("hmac.template", "must sign {id}: an unsigned id_header proves nothing")
+		return nil, pipeline.Errorf("hmac.template", "must sign {id}: an unsigned id_header proves nothing")
 	}
 	return s, nil
 }

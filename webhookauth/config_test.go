@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadfast-proxy/steadfast/plugins"
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 )
 
 func TestParseSettings(t *testing.T) {
@@ -101,130 +101,130 @@ func TestParseRouteOverride(t *testing.T) {
 	assert.Equal(t, Settings{
 		Scheme: SchemeStripe, Tolerance: 30 * time.Second, MaxBodyBytes: DefaultMaxBodyBytes, BodyTimeout: DefaultBodyTimeout, FailureStatus: 401,
 		VerifiedHeader: DefaultVerifiedHeader, Replay: true, ReplayCacheSize: DefaultReplayCacheSize, ReplayWindow: 30 * time.Second,
-	}, routes.Resolve("stripe-eu").Settings())
-	assert.Equal(t, time.Minute, routes.Resolve("other").Settings().ReplayWindow)
-	assert.Nil(t, routes.Resolve("legacy"))
+	}, routes.Resolve(pipeline.Named("stripe-eu")).Settings())
+	assert.Equal(t, time.Minute, routes.Resolve(pipeline.Named("other")).Settings().ReplayWindow)
+	assert.Nil(t, routes.Resolve(pipeline.Named("legacy")))
 }
 
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name  string
 		given string
-		want  *plugins.FieldError
+		want  *pipeline.FieldError
 	}{
 		{"no scheme", `{"secrets": [{"env": "A"}]}`,
-			&plugins.FieldError{Path: "scheme", Msg: "is required: one of stripe, github, slack, shopify, standard, twilio, hmac"}},
+			&pipeline.FieldError{Path: "scheme", Msg: "is required: one of stripe, github, slack, shopify, standard, twilio, hmac"}},
 		{"unknown scheme", `{"scheme": "paypal", "secrets": [{"env": "A"}]}`,
-			&plugins.FieldError{Path: "scheme", Msg: `"paypal" is not a scheme: use one of stripe, github, slack, shopify, standard, twilio, hmac`}},
+			&pipeline.FieldError{Path: "scheme", Msg: `"paypal" is not a scheme: use one of stripe, github, slack, shopify, standard, twilio, hmac`}},
 		{"unknown field", `{"scheme": "stripe", "secret": [{"env": "A"}]}`,
-			&plugins.FieldError{Path: "secret", Msg: "unknown field"}},
+			&pipeline.FieldError{Path: "secret", Msg: "unknown field"}},
 		{"no secret", `{"scheme": "stripe"}`,
-			&plugins.FieldError{Path: "secrets", Msg: `give at least one secret, such as {"env": "WEBHOOK_SECRET"}`}},
+			&pipeline.FieldError{Path: "secrets", Msg: `give at least one secret, such as {"env": "WEBHOOK_SECRET"}`}},
 		{"secret with env and value", `{"scheme": "stripe", "secrets": [{"env": "A"}, {"env": "B", "value": "x"}]}`,
-			&plugins.FieldError{Path: "secrets[1]", Msg: "give exactly one of env or value"}},
+			&pipeline.FieldError{Path: "secrets[1]", Msg: "give exactly one of env or value"}},
 		{"secret with neither", `{"scheme": "stripe", "secrets": [{}]}`,
-			&plugins.FieldError{Path: "secrets[0]", Msg: "give exactly one of env or value"}},
+			&pipeline.FieldError{Path: "secrets[0]", Msg: "give exactly one of env or value"}},
 		{"secret with an unknown field", `{"scheme": "stripe", "secrets": [{"file": "/x"}]}`,
-			&plugins.FieldError{Path: "secrets[0].file", Msg: "unknown field"}},
+			&pipeline.FieldError{Path: "secrets[0].file", Msg: "unknown field"}},
 		{"bad variable name", `{"scheme": "stripe", "secrets": [{"env": "A=B"}]}`,
-			&plugins.FieldError{Path: "secrets[0].env", Msg: `"A=B" is not an environment variable name`}},
+			&pipeline.FieldError{Path: "secrets[0].env", Msg: `"A=B" is not an environment variable name`}},
 		{"hmac block for stripe", `{"scheme": "stripe", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig"}}`,
-			&plugins.FieldError{Path: "hmac", Msg: `applies only to scheme "hmac", not "stripe"`}},
+			&pipeline.FieldError{Path: "hmac", Msg: `applies only to scheme "hmac", not "stripe"`}},
 		{"github block for slack", `{"scheme": "slack", "secrets": [{"env": "A"}], "github": {"allow_sha1": true}}`,
-			&plugins.FieldError{Path: "github", Msg: `applies only to scheme "github", not "slack"`}},
+			&pipeline.FieldError{Path: "github", Msg: `applies only to scheme "github", not "slack"`}},
 		{"twilio block for github", `{"scheme": "github", "secrets": [{"env": "A"}], "twilio": {}}`,
-			&plugins.FieldError{Path: "twilio", Msg: `applies only to scheme "twilio", not "github"`}},
+			&pipeline.FieldError{Path: "twilio", Msg: `applies only to scheme "twilio", not "github"`}},
 		{"public keys for stripe", `{"scheme": "stripe", "secrets": [{"env": "A"}], "public_keys": [{"env": "P"}]}`,
-			&plugins.FieldError{Path: "public_keys", Msg: `apply only to scheme "standard" (Ed25519 v1a signatures)`}},
+			&pipeline.FieldError{Path: "public_keys", Msg: `apply only to scheme "standard" (Ed25519 v1a signatures)`}},
 		{"standard without secret or key", `{"scheme": "standard"}`,
-			&plugins.FieldError{Path: "secrets", Msg: `give at least one secret or public key, such as {"env": "WEBHOOK_SECRET"}`}},
+			&pipeline.FieldError{Path: "secrets", Msg: `give at least one secret or public key, such as {"env": "WEBHOOK_SECRET"}`}},
 		{"standard inline secret not base64", `{"scheme": "standard", "secrets": [{"value": "whsec_not base64!"}]}`,
-			&plugins.FieldError{Path: "secrets[0].value", Msg: `is not a Standard Webhooks secret ("whsec_" and base64)`}},
+			&pipeline.FieldError{Path: "secrets[0].value", Msg: `is not a Standard Webhooks secret ("whsec_" and base64)`}},
 		{"inline public key too short", `{"scheme": "standard", "public_keys": [{"value": "whpk_AAAA"}]}`,
-			&plugins.FieldError{Path: "public_keys[0].value", Msg: `is not an Ed25519 public key ("whpk_" and the base64 of 32 bytes)`}},
+			&pipeline.FieldError{Path: "public_keys[0].value", Msg: `is not an Ed25519 public key ("whpk_" and the base64 of 32 bytes)`}},
 		{"zero tolerance", `{"scheme": "stripe", "secrets": [{"env": "A"}], "tolerance": "0s"}`,
-			&plugins.FieldError{Path: "tolerance", Msg: "must be between 1s and 1h0m0s"}},
+			&pipeline.FieldError{Path: "tolerance", Msg: "must be between 1s and 1h0m0s"}},
 		{"tolerance too long", `{"scheme": "stripe", "secrets": [{"env": "A"}], "tolerance": "2h"}`,
-			&plugins.FieldError{Path: "tolerance", Msg: "must be between 1s and 1h0m0s"}},
+			&pipeline.FieldError{Path: "tolerance", Msg: "must be between 1s and 1h0m0s"}},
 		{"tolerance not a duration", `{"scheme": "stripe", "secrets": [{"env": "A"}], "tolerance": 300}`,
-			&plugins.FieldError{Path: "tolerance", Msg: `must be a duration string such as "250ms" or "5s"`}},
+			&pipeline.FieldError{Path: "tolerance", Msg: `must be a duration string such as "250ms" or "5s"`}},
 		{"negative body limit", `{"scheme": "stripe", "secrets": [{"env": "A"}], "max_body_bytes": -1}`,
-			&plugins.FieldError{Path: "max_body_bytes", Msg: "must be between 1 and 67108864 (64 MiB)"}},
+			&pipeline.FieldError{Path: "max_body_bytes", Msg: "must be between 1 and 67108864 (64 MiB)"}},
 		{"body limit over 64 MiB", `{"scheme": "stripe", "secrets": [{"env": "A"}], "max_body_bytes": 67108865}`,
-			&plugins.FieldError{Path: "max_body_bytes", Msg: "must be between 1 and 67108864 (64 MiB)"}},
+			&pipeline.FieldError{Path: "max_body_bytes", Msg: "must be between 1 and 67108864 (64 MiB)"}},
 		{"body timeout too short", `{"scheme": "stripe", "secrets": [{"env": "A"}], "body_timeout": "10ms"}`,
-			&plugins.FieldError{Path: "body_timeout", Msg: "must be between 100ms and 5m0s"}},
+			&pipeline.FieldError{Path: "body_timeout", Msg: "must be between 100ms and 5m0s"}},
 		{"failure status not 4xx", `{"scheme": "stripe", "secrets": [{"env": "A"}], "failure_status": 503}`,
-			&plugins.FieldError{Path: "failure_status", Msg: "must be a 4xx status, from 400 to 499"}},
+			&pipeline.FieldError{Path: "failure_status", Msg: "must be a 4xx status, from 400 to 499"}},
 		{"verified header with a space", `{"scheme": "stripe", "secrets": [{"env": "A"}], "verified_header": "x verified"}`,
-			&plugins.FieldError{Path: "verified_header", Msg: `"x verified" is not a header name`}},
+			&pipeline.FieldError{Path: "verified_header", Msg: `"x verified" is not a header name`}},
 		{"replay cache too small", `{"scheme": "stripe", "secrets": [{"env": "A"}], "replay": {"cache_size": 99}}`,
-			&plugins.FieldError{Path: "replay.cache_size", Msg: "must be between 100 and 1000000"}},
+			&pipeline.FieldError{Path: "replay.cache_size", Msg: "must be between 100 and 1000000"}},
 		{"replay cache too large", `{"scheme": "stripe", "secrets": [{"env": "A"}], "replay": {"cache_size": 1000001}}`,
-			&plugins.FieldError{Path: "replay.cache_size", Msg: "must be between 100 and 1000000"}},
+			&pipeline.FieldError{Path: "replay.cache_size", Msg: "must be between 100 and 1000000"}},
 		{"replay window for a timestamped scheme", `{"scheme": "slack", "secrets": [{"env": "A"}], "replay": {"window": "1m"}}`,
-			&plugins.FieldError{Path: "replay.window", Msg: `scheme "slack" signs a timestamp: deliveries are remembered while it is within tolerance; set tolerance instead`}},
+			&pipeline.FieldError{Path: "replay.window", Msg: `scheme "slack" signs a timestamp: deliveries are remembered while it is within tolerance; set tolerance instead`}},
 		{"replay window too long", `{"scheme": "github", "secrets": [{"env": "A"}], "replay": {"window": "25h"}}`,
-			&plugins.FieldError{Path: "replay.window", Msg: "must be between 1s and 24h0m0s"}},
+			&pipeline.FieldError{Path: "replay.window", Msg: "must be between 1s and 24h0m0s"}},
 		{"replay key unknown", `{"scheme": "github", "secrets": [{"env": "A"}], "replay": {"key": "body"}}`,
-			&plugins.FieldError{Path: "replay.key", Msg: `"body" is not a replay key: use "signature" or "header:<name>"`}},
+			&pipeline.FieldError{Path: "replay.key", Msg: `"body" is not a replay key: use "signature" or "header:<name>"`}},
 		{"replay key header without name", `{"scheme": "github", "secrets": [{"env": "A"}], "replay": {"key": "header:"}}`,
-			&plugins.FieldError{Path: "replay.key", Msg: `"header:" does not name a header: use "header:" and a header name`}},
+			&pipeline.FieldError{Path: "replay.key", Msg: `"header:" does not name a header: use "header:" and a header name`}},
 		{"replay key on a header github does not sign", `{"scheme": "github", "secrets": [{"env": "A"}], "replay": {"key": "header:X-GitHub-Delivery"}}`,
-			&plugins.FieldError{Path: "replay.key", Msg: `"header:X-GitHub-Delivery": scheme "github" does not sign x-github-delivery, ` +
+			&pipeline.FieldError{Path: "replay.key", Msg: `"header:X-GitHub-Delivery": scheme "github" does not sign x-github-delivery, ` +
 				`so a replay with another value would pass; use "signature" (the default), or a signed id: webhook-id for standard, hmac.id_header for hmac`}},
 		{"replay key on the signature header", `{"scheme": "stripe", "secrets": [{"env": "A"}], "replay": {"key": "header:stripe-signature"}}`,
-			&plugins.FieldError{Path: "replay.key", Msg: `"header:stripe-signature": scheme "stripe" does not sign stripe-signature, ` +
+			&pipeline.FieldError{Path: "replay.key", Msg: `"header:stripe-signature": scheme "stripe" does not sign stripe-signature, ` +
 				`so a replay with another value would pass; use "signature" (the default), or a signed id: webhook-id for standard, hmac.id_header for hmac`}},
 		{"replay key on a standard header that is not the id", `{"scheme": "standard", "secrets": [{"env": "A"}], "replay": {"key": "header:webhook-timestamp"}}`,
-			&plugins.FieldError{Path: "replay.key", Msg: `"header:webhook-timestamp": scheme "standard" does not sign webhook-timestamp, ` +
+			&pipeline.FieldError{Path: "replay.key", Msg: `"header:webhook-timestamp": scheme "standard" does not sign webhook-timestamp, ` +
 				`so a replay with another value would pass; use "signature" (the default), or a signed id: webhook-id for standard, hmac.id_header for hmac`}},
 		{"replay key on an hmac header other than id_header", `{"scheme": "hmac", "secrets": [{"env": "A"}],
 			"hmac": {"header": "x-sig", "id_header": "x-id", "template": "{id}{body}"}, "replay": {"key": "header:x-request-id"}}`,
-			&plugins.FieldError{Path: "replay.key", Msg: `"header:x-request-id": scheme "hmac" does not sign x-request-id, ` +
+			&pipeline.FieldError{Path: "replay.key", Msg: `"header:x-request-id": scheme "hmac" does not sign x-request-id, ` +
 				`so a replay with another value would pass; use "signature" (the default), or a signed id: webhook-id for standard, hmac.id_header for hmac`}},
 		{"replay key on an hmac id_header that is not set", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig"}, "replay": {"key": "header:x-id"}}`,
-			&plugins.FieldError{Path: "replay.key", Msg: `"header:x-id": scheme "hmac" does not sign x-id, ` +
+			&pipeline.FieldError{Path: "replay.key", Msg: `"header:x-id": scheme "hmac" does not sign x-id, ` +
 				`so a replay with another value would pass; use "signature" (the default), or a signed id: webhook-id for standard, hmac.id_header for hmac`}},
 		{"hmac without its block", `{"scheme": "hmac", "secrets": [{"env": "A"}]}`,
-			&plugins.FieldError{Path: "hmac.header", Msg: "is required for scheme hmac"}},
+			&pipeline.FieldError{Path: "hmac.header", Msg: "is required for scheme hmac"}},
 		{"hmac without header", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"prefix": "sha256="}}`,
-			&plugins.FieldError{Path: "hmac.header", Msg: "is required for scheme hmac"}},
+			&pipeline.FieldError{Path: "hmac.header", Msg: "is required for scheme hmac"}},
 		{"hmac pseudo-header", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": ":path"}}`,
-			&plugins.FieldError{Path: "hmac.header", Msg: `":path" is not a header name`}},
+			&pipeline.FieldError{Path: "hmac.header", Msg: `":path" is not a header name`}},
 		{"hmac md5", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "algorithm": "md5"}}`,
-			&plugins.FieldError{Path: "hmac.algorithm", Msg: `"md5" is not supported: use sha1, sha256 or sha512`}},
+			&pipeline.FieldError{Path: "hmac.algorithm", Msg: `"md5" is not supported: use sha1, sha256 or sha512`}},
 		{"hmac base32", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "encoding": "base32"}}`,
-			&plugins.FieldError{Path: "hmac.encoding", Msg: `"base32" is not supported: use hex or base64`}},
+			&pipeline.FieldError{Path: "hmac.encoding", Msg: `"base32" is not supported: use hex or base64`}},
 		{"hmac template without body", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "template": "{method} {path}"}}`,
-			&plugins.FieldError{Path: "hmac.template", Msg: "must sign {body}, or a tampered body would pass"}},
+			&pipeline.FieldError{Path: "hmac.template", Msg: "must sign {body}, or a tampered body would pass"}},
 		{"hmac template signing the body twice", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "template": "{body}.{body}"}}`,
-			&plugins.FieldError{Path: "hmac.template", Msg: "must sign {body} once: the body is hashed as it passes"}},
+			&pipeline.FieldError{Path: "hmac.template", Msg: "must sign {body} once: the body is hashed as it passes"}},
 		{"hmac template unknown placeholder", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "template": "{host}{body}"}}`,
-			&plugins.FieldError{Path: "hmac.template", Msg: "unknown placeholder {host}: use {id}, {timestamp}, {method}, {path} or {body}"}},
+			&pipeline.FieldError{Path: "hmac.template", Msg: "unknown placeholder {host}: use {id}, {timestamp}, {method}, {path} or {body}"}},
 		{"hmac template unclosed", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "template": "{body}{id"}}`,
-			&plugins.FieldError{Path: "hmac.template", Msg: `unclosed "{id"`}},
+			&pipeline.FieldError{Path: "hmac.template", Msg: `unclosed "{id"`}},
 		{"hmac timestamp placeholder without header", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "template": "{timestamp}.{body}"}}`,
-			&plugins.FieldError{Path: "hmac.timestamp_header", Msg: "is required: the template signs {timestamp}"}},
+			&pipeline.FieldError{Path: "hmac.timestamp_header", Msg: "is required: the template signs {timestamp}"}},
 		{"hmac timestamp header not signed", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "timestamp_header": "x-ts"}}`,
-			&plugins.FieldError{Path: "hmac.template", Msg: "must sign {timestamp}: an unsigned timestamp_header proves nothing"}},
+			&pipeline.FieldError{Path: "hmac.template", Msg: "must sign {timestamp}: an unsigned timestamp_header proves nothing"}},
 		{"hmac id placeholder without header", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "template": "{id}{body}"}}`,
-			&plugins.FieldError{Path: "hmac.id_header", Msg: "is required: the template signs {id}"}},
+			&pipeline.FieldError{Path: "hmac.id_header", Msg: "is required: the template signs {id}"}},
 		{"hmac id header not signed", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "id_header": "x-id"}}`,
-			&plugins.FieldError{Path: "hmac.template", Msg: "must sign {id}: an unsigned id_header proves nothing"}},
+			&pipeline.FieldError{Path: "hmac.template", Msg: "must sign {id}: an unsigned id_header proves nothing"}},
 		{"twilio relative URL", `{"scheme": "twilio", "secrets": [{"env": "A"}], "twilio": {"url": "/twilio"}}`,
-			&plugins.FieldError{Path: "twilio.url", Msg: `"/twilio" must be an absolute http or https URL`}},
+			&pipeline.FieldError{Path: "twilio.url", Msg: `"/twilio" must be an absolute http or https URL`}},
 		{"twilio URL with query", `{"scheme": "twilio", "secrets": [{"env": "A"}], "twilio": {"url": "https://h.example.com/t?a=1"}}`,
-			&plugins.FieldError{Path: "twilio.url", Msg: `"https://h.example.com/t?a=1" must have no query string or fragment: the request's query string is appended`}},
+			&pipeline.FieldError{Path: "twilio.url", Msg: `"https://h.example.com/t?a=1" must have no query string or fragment: the request's query string is appended`}},
 		{"twilio URL with credentials", `{"scheme": "twilio", "secrets": [{"env": "A"}], "twilio": {"url": "https://u:p@h.example.com/t"}}`,
-			&plugins.FieldError{Path: "twilio.url", Msg: "must not contain credentials"}},
+			&pipeline.FieldError{Path: "twilio.url", Msg: "must not contain credentials"}},
 		{"route override with a block of another scheme", `{"scheme": "stripe", "secrets": [{"env": "A"}], "routes": [{"name": "gh", "hmac": {"header": "x"}}]}`,
-			&plugins.FieldError{Path: `routes["gh"].hmac`, Msg: `applies only to scheme "hmac", not "stripe"`}},
+			&pipeline.FieldError{Path: `routes["gh"].hmac`, Msg: `applies only to scheme "hmac", not "stripe"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.given))
-			var got *plugins.FieldError
+			var got *pipeline.FieldError
 			require.True(t, errors.As(err, &got), "want a FieldError, got %v", err)
 			assert.Equal(t, tt.want, got)
 		})
@@ -242,18 +242,18 @@ func TestResolveSecrets(t *testing.T) {
 			map[string]string{"A": "whsec_a"}, nil},
 		{"unset variable", `{"scheme": "stripe", "secrets": [{"env": "A"}, {"env": "B"}]}`,
 			map[string]string{"A": "whsec_a"},
-			&plugins.FieldError{Path: "secrets[1].env", Msg: `environment variable "B" is not set or is empty`}},
+			&pipeline.FieldError{Path: "secrets[1].env", Msg: `environment variable "B" is not set or is empty`}},
 		{"empty variable", `{"scheme": "stripe", "secrets": [{"env": "A"}]}`,
 			map[string]string{"A": ""},
-			&plugins.FieldError{Path: "secrets[0].env", Msg: `environment variable "A" is not set or is empty`}},
+			&pipeline.FieldError{Path: "secrets[0].env", Msg: `environment variable "A" is not set or is empty`}},
 		{"standard secret not base64", `{"scheme": "standard", "secrets": [{"env": "W"}]}`,
 			map[string]string{"W": "whsec_hunter2!"},
-			&plugins.FieldError{Path: "secrets[0].env", Msg: `environment variable "W" does not hold a Standard Webhooks secret ("whsec_" and base64)`}},
+			&pipeline.FieldError{Path: "secrets[0].env", Msg: `environment variable "W" does not hold a Standard Webhooks secret ("whsec_" and base64)`}},
 		{"standard secret with a trailing newline", `{"scheme": "standard", "secrets": [{"env": "W"}]}`,
 			map[string]string{"W": whsec + "\n"}, nil},
 		{"public key of the wrong length", `{"scheme": "standard", "public_keys": [{"env": "P"}]}`,
 			map[string]string{"P": "whpk_" + b64([]byte("sixteen byte key"))},
-			&plugins.FieldError{Path: "public_keys[0].env", Msg: `environment variable "P" does not hold an Ed25519 public key ("whpk_" and the base64 of 32 bytes)`}},
+			&pipeline.FieldError{Path: "public_keys[0].env", Msg: `environment variable "P" does not hold an Ed25519 public key ("whpk_" and the base64 of 32 bytes)`}},
 		{"public key", `{"scheme": "standard", "public_keys": [{"env": "P"}]}`,
 			map[string]string{"P": edPub}, nil},
 	}
@@ -274,7 +274,7 @@ func TestResolveSecretsOfEveryRoute(t *testing.T) {
 
 	err = routes.Each(func(c *Config) error { return c.ResolveSecrets(lookup) })
 
-	assert.Equal(t, &plugins.FieldError{Path: `routes["eu"].secrets[0].env`, Msg: `environment variable "EU" is not set or is empty`}, err)
+	assert.Equal(t, &pipeline.FieldError{Path: `routes["eu"].secrets[0].env`, Msg: `environment variable "EU" is not set or is empty`}, err)
 }
 
 // TestSecretsNeverShow formats a configuration and its errors in every way

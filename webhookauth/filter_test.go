@@ -15,13 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadfast-proxy/steadfast/plugins"
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 	"github.com/steadfast-proxy/steadfast/plugins/plugintest"
 )
 
@@ -44,18 +43,17 @@ func (c *testClock) now() time.Time { return c.t }
 // build/webhookauth.wasm as Envoy would. Both drive the SDK's host
 // emulator, which builds for the host only: hence !wasm above, so that the
 // package still vets under GOOS=wasip1.
-func testFilter(c *testClock, env map[string]string, store plugins.SharedStore) plugintest.Filter {
+func testFilter(c *testClock, env map[string]string, store pipeline.SharedStore) plugintest.Filter {
 	return plugintest.Filter{
-		RootID: RootID,
-		Module: "webhookauth.wasm",
-		Factory: func(id uint32) types.PluginContext {
-			p := NewPluginContext(id).(*pluginContext)
-			p.now = c.now
-			p.env = lookupIn(env)
+		RootID:  RootID,
+		Module:  "webhookauth.wasm",
+		Filters: []pipeline.Filter{Filter},
+		Env: func(e *pipeline.Env) {
+			e.Now = c.now
+			e.LookupEnv = lookupIn(env)
 			if store != nil {
-				p.store = store
+				e.Shared = store
 			}
-			return p
 		},
 	}
 }
@@ -512,7 +510,7 @@ func TestReplayCacheUnavailableFailsClosed(t *testing.T) {
 
 	assert.Equal(t, types.ActionPause, action)
 	assert.Equal(t, unavailableReply, h.GetSentLocalResponse(id))
-	assert.Equal(t, plugins.DefaultCASAttempts, store.sets, "the compare-and-swap loop is bounded")
+	assert.Equal(t, pipeline.DefaultCASAttempts, store.sets, "the compare-and-swap loop is bounded")
 	assert.Equal(t, uint64(1), counter(t, h, "hooks", "github", "rejected", "replay_check_unavailable"))
 }
 
@@ -650,11 +648,6 @@ func TestBodyArrivingProvesThePauseWorks(t *testing.T) {
 	})
 }
 
-// failingTimer is a scheduler whose host refuses every timer.
-func failingTimer(now func() time.Time) *plugins.Scheduler {
-	return plugins.NewScheduler(now, func(uint32) error { return types.ErrorStatusBadArgument }, proxywasm.SetEffectiveContext)
-}
-
 // TestNoTimerNoPause: when the body timeout cannot be armed, nothing would
 // end a request whose body never comes, so it is answered at once. The
 // emulator always arms timers: this runs natively only.
@@ -662,11 +655,10 @@ func TestNoTimerNoPause(t *testing.T) {
 	c := newClock()
 	const body = `{"ping":4}`
 	f := testFilter(c, nil, nil)
-	factory := f.Factory
-	f.Factory = func(id uint32) types.PluginContext {
-		p := factory(id).(*pluginContext)
-		p.newScheduler = failingTimer
-		return p
+	setup := f.Env
+	f.Env = func(e *pipeline.Env) {
+		setup(e)
+		e.SetTickPeriod = func(uint32) error { return types.ErrorStatusBadArgument }
 	}
 	h := plugintest.Start(t, f, plugintest.Native, githubConfig, routeName("hooks"))
 
@@ -713,8 +705,7 @@ func TestBadConfigFailsPluginStartNamingTheField(t *testing.T) {
 		for _, tt := range tests {
 			logs := plugintest.StartFails(t, testFilter(c, nil, nil), mode, tt.config)
 			require.Len(t, logs, 1, tt.config)
-			assert.Contains(t, logs[0], "steadfast webhookauth: invalid configuration: ")
-			assert.Contains(t, logs[0], tt.want)
+			assert.Contains(t, logs[0], plugintest.InvalidConfig(mode, RootID, tt.want))
 			assert.NotContains(t, logs[0], "inline-secret-value")
 		}
 	})

@@ -5,10 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
-
-	"github.com/steadfast-proxy/steadfast/plugins"
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 )
 
 // Replay cache layout in shared data: an acceptance counter and shards.
@@ -46,7 +43,7 @@ const (
 	maxShardEntries = 64
 	// replayEvictionsMetric counts entries dropped unexpired: by sequence
 	// (cache_size newer deliveries) or beyond ShardBound.
-	replayEvictionsMetric = "steadfast_" + RootID + "_replay_evictions_total"
+	replayEvictionsMetric = "replay_evictions_total"
 	// createCAS is the compare-and-swap value create writes an absent key
 	// with. Envoy writes a key that does not exist whatever the value, and
 	// one that exists only when the value matches (or is 0, "write
@@ -70,7 +67,8 @@ type replayCache struct {
 	size       int
 	keys       []string // the shared-data key of each shard, built once
 	counterKey string
-	evictions  proxywasm.MetricCounter // defined in create
+	evictions  pipeline.Counter // defined in create
+	log        pipeline.Logger
 	// buf and count hold the values written: the host copies them, so
 	// they are reused and the request path does not allocate for them.
 	buf   []byte
@@ -89,7 +87,7 @@ func replayShards(cacheSize int) int {
 // remembers as many deliveries as the largest of them asks for: every
 // route writing to a shard evicts from it, so a smaller size would shrink
 // the others' protection.
-func replayCaches(routes *plugins.Routes[Config]) map[*Config]*replayCache {
+func replayCaches(routes *pipeline.Routes[Config]) map[*Config]*replayCache {
 	out := map[*Config]*replayCache{}
 	byShards := map[int]*replayCache{}
 	_ = routes.Each(func(c *Config) error {
@@ -128,15 +126,16 @@ func newReplayCache(shards int) *replayCache {
 // absent key at once would overwrite each other, and a replay sent to both
 // could pass. So the request path never writes a key it did not find, and
 // only this does, with createCAS.
-func (rc *replayCache) create(store plugins.SharedStore) {
-	rc.evictions = proxywasm.DefineCounterMetric(replayEvictionsMetric)
-	if key, err := rc.createKeys(store); err != nil {
-		proxywasm.LogWarnf("steadfast %s: cannot create replay cache key %s: %v; deliveries whose shard is missing are refused with 503", RootID, key, err)
+func (rc *replayCache) create(env *pipeline.Env) {
+	rc.evictions = env.Metrics.Counter(replayEvictionsMetric)
+	rc.log = env.Log
+	if key, err := rc.createKeys(env.Shared); err != nil {
+		rc.log.Warnf("steadfast %s: cannot create replay cache key %s: %v; deliveries whose shard is missing are refused with 503", RootID, key, err)
 	}
 }
 
 // createKeys is create's shared-data part: it returns the key it failed on.
-func (rc *replayCache) createKeys(store plugins.SharedStore) (string, error) {
+func (rc *replayCache) createKeys(store pipeline.SharedStore) (string, error) {
 	empty, zero := []byte{shardVersion}, encodeCount(nil, 0)
 	for i := -1; i < len(rc.keys); i++ {
 		key, value := rc.counterKey, zero
@@ -144,10 +143,10 @@ func (rc *replayCache) createKeys(store plugins.SharedStore) (string, error) {
 			key, value = rc.keys[i], empty
 		}
 		_, _, err := store.Get(key)
-		if !errors.Is(err, types.ErrorStatusNotFound) {
+		if !errors.Is(err, pipeline.ErrNotFound) {
 			continue // there already, or unreadable: never overwritten
 		}
-		if err := store.Set(key, value, createCAS); err != nil && !errors.Is(err, types.ErrorStatusCasMismatch) {
+		if err := store.Set(key, value, createCAS); err != nil && !errors.Is(err, pipeline.ErrCASMismatch) {
 			return key, err
 		}
 	}
@@ -156,7 +155,7 @@ func (rc *replayCache) createKeys(store plugins.SharedStore) (string, error) {
 
 // checkAndInsert records an accepted delivery, or reports it as a replay.
 // A store that fails or stays contended refuses the delivery.
-func (rc *replayCache) checkAndInsert(store plugins.SharedStore, replayKey [16]byte, expires, now time.Time) Reason {
+func (rc *replayCache) checkAndInsert(store pipeline.SharedStore, replayKey [16]byte, expires, now time.Time) Reason {
 	reason, evicted, err := rc.insert(store, replayKey, expires, now)
 	if evicted > 0 {
 		rc.evictions.Increment(uint64(evicted))
@@ -164,9 +163,9 @@ func (rc *replayCache) checkAndInsert(store plugins.SharedStore, replayKey [16]b
 	switch {
 	case err == nil:
 	case reason == ReasonNone:
-		proxywasm.LogWarnf("steadfast %s: replay cache counter %s: %v; the delivery is accepted and older ones are remembered longer", RootID, rc.counterKey, err)
+		rc.log.Warnf("steadfast %s: replay cache counter %s: %v; the delivery is accepted and older ones are remembered longer", RootID, rc.counterKey, err)
 	default:
-		proxywasm.LogWarnf("steadfast %s: replay cache: %v; the delivery is refused with 503", RootID, err)
+		rc.log.Warnf("steadfast %s: replay cache: %v; the delivery is refused with 503", RootID, err)
 	}
 	return reason
 }
@@ -174,9 +173,9 @@ func (rc *replayCache) checkAndInsert(store plugins.SharedStore, replayKey [16]b
 // insert is checkAndInsert without the host's log and metrics: the reason,
 // how many entries it evicted, and what went wrong. With ReasonNone, err
 // is a counter increment that failed after the delivery was remembered.
-func (rc *replayCache) insert(store plugins.SharedStore, replayKey [16]byte, expires, now time.Time) (Reason, int, error) {
+func (rc *replayCache) insert(store pipeline.SharedStore, replayKey [16]byte, expires, now time.Time) (Reason, int, error) {
 	key := rc.keys[ShardOf(replayKey, rc.shards)]
-	for range plugins.DefaultCASAttempts {
+	for range pipeline.DefaultCASAttempts {
 		cur, cas, err := readCAS(store, key)
 		if err != nil {
 			return ReasonReplayCheckUnavailable, 0, err
@@ -202,20 +201,20 @@ func (rc *replayCache) insert(store plugins.SharedStore, replayKey [16]byte, exp
 		if err == nil {
 			return ReasonNone, evicted, rc.increment(store, counted, counterCAS)
 		}
-		if !errors.Is(err, types.ErrorStatusCasMismatch) {
+		if !errors.Is(err, pipeline.ErrCASMismatch) {
 			return ReasonReplayCheckUnavailable, 0, keyError{key, err}
 		}
 	}
-	return ReasonReplayCheckUnavailable, 0, keyError{key, plugins.ErrContention}
+	return ReasonReplayCheckUnavailable, 0, keyError{key, pipeline.ErrContention}
 }
 
 // increment adds one to the counter, first against the value insert read
 // (usually still current: no second read), then against fresh reads.
-func (rc *replayCache) increment(store plugins.SharedStore, counted uint64, cas uint32) error {
-	for range plugins.DefaultCASAttempts {
+func (rc *replayCache) increment(store pipeline.SharedStore, counted uint64, cas uint32) error {
+	for range pipeline.DefaultCASAttempts {
 		rc.count = encodeCount(rc.count, counted+1)
 		err := store.Set(rc.counterKey, rc.count, cas)
-		if !errors.Is(err, types.ErrorStatusCasMismatch) {
+		if !errors.Is(err, pipeline.ErrCASMismatch) {
 			return err
 		}
 		var value []byte
@@ -224,12 +223,12 @@ func (rc *replayCache) increment(store plugins.SharedStore, counted uint64, cas 
 		}
 		counted = decodeCount(value)
 	}
-	return plugins.ErrContention
+	return pipeline.ErrContention
 }
 
 // readCAS reads key for a compare-and-swap: a key that is absent, or that
 // comes without a compare-and-swap value, is an error (see create).
-func readCAS(store plugins.SharedStore, key string) ([]byte, uint32, error) {
+func readCAS(store pipeline.SharedStore, key string) ([]byte, uint32, error) {
 	value, cas, err := store.Get(key)
 	switch {
 	case err != nil:

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadfast-proxy/steadfast/plugins"
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 	"github.com/steadfast-proxy/steadfast/plugins/plugintest"
 )
 
@@ -106,7 +106,7 @@ func testCache(t *testing.T, shards, cacheSize int) (*replayCache, *envoyStore) 
 
 // accept runs a delivery of key, remembered for an hour, through the cache
 // at now, and requires the store to have worked.
-func accept(t *testing.T, rc *replayCache, store plugins.SharedStore, key [16]byte) Reason {
+func accept(t *testing.T, rc *replayCache, store pipeline.SharedStore, key [16]byte) Reason {
 	t.Helper()
 	reason, _, err := rc.insert(store, key, now.Add(time.Hour), now)
 	require.NoError(t, err)
@@ -115,7 +115,7 @@ func accept(t *testing.T, rc *replayCache, store plugins.SharedStore, key [16]by
 
 // remembered says, without writing anything, whether a replay of key
 // would be refused at now.
-func remembered(t *testing.T, rc *replayCache, store plugins.SharedStore, key [16]byte) bool {
+func remembered(t *testing.T, rc *replayCache, store pipeline.SharedStore, key [16]byte) bool {
 	t.Helper()
 	shard, _, err := store.Get(rc.keys[ShardOf(key, rc.shards)])
 	require.NoError(t, err)
@@ -160,14 +160,14 @@ func TestRoutesSharingShardsKeepTheLargestSize(t *testing.T) {
 		{"name": "off", "replay": {"enabled": false}}]}`))
 	require.NoError(t, err)
 	caches := replayCaches(routes)
-	small, big, huge := caches[routes.Resolve("x")], caches[routes.Resolve("big")], caches[routes.Resolve("huge")]
+	small, big, huge := caches[routes.Resolve(pipeline.Named("x"))], caches[routes.Resolve(pipeline.Named("big"))], caches[routes.Resolve(pipeline.Named("huge"))]
 	assert.Same(t, small, big)
 	assert.Equal(t, 4000, small.size)
 	assert.Equal(t, "steadfast.webhookauth.replay.v2.64.63", small.keys[63])
 	assert.Equal(t, "steadfast.webhookauth.replay.v2.64.accepted", small.counterKey)
 	assert.Equal(t, 1563, huge.shards)
 	assert.Equal(t, 100000, huge.size)
-	assert.Nil(t, caches[routes.Resolve("off")])
+	assert.Nil(t, caches[routes.Resolve(pipeline.Named("off"))])
 }
 
 func TestDeliveryRememberedUntilCacheSizeNewerAreAccepted(t *testing.T) {
@@ -322,7 +322,7 @@ func TestReplayStoreFailsClosed(t *testing.T) {
 				}
 				return nil
 			}
-		}, plugins.ErrContention},
+		}, pipeline.ErrContention},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -342,7 +342,7 @@ func TestReplayStoreFailsClosed(t *testing.T) {
 			assert.Equal(t, ReasonReplayCheckUnavailable, reason)
 			assert.Zero(t, evicted)
 			assert.ErrorIs(t, err, tt.want)
-			assert.LessOrEqual(t, store.sets, plugins.DefaultCASAttempts, "bounded")
+			assert.LessOrEqual(t, store.sets, pipeline.DefaultCASAttempts, "bounded")
 			if !tt.create {
 				assert.Empty(t, store.values)
 			}
@@ -428,20 +428,20 @@ func TestCreateKeysReportsTheKeyItFailedOn(t *testing.T) {
 func TestTwoInserters(t *testing.T) {
 	const cacheSize = 4
 	setup := func(t *testing.T) (*replayCache, *envoyStore) { return testCache(t, 2, cacheSize) }
-	two := func(rc *replayCache, a, b [16]byte) []func(plugins.SharedStore) Reason {
-		insert := func(key [16]byte) func(plugins.SharedStore) Reason {
+	two := func(rc *replayCache, a, b [16]byte) []func(pipeline.SharedStore) Reason {
+		insert := func(key [16]byte) func(pipeline.SharedStore) Reason {
 			worker := newReplayCache(rc.shards) // each worker VM has its own
 			worker.size = rc.size
-			return func(s plugins.SharedStore) Reason {
+			return func(s pipeline.SharedStore) Reason {
 				reason, _, _ := worker.insert(s, key, now.Add(time.Hour), now)
 				return reason
 			}
 		}
-		return []func(plugins.SharedStore) Reason{insert(a), insert(b)}
+		return []func(pipeline.SharedStore) Reason{insert(a), insert(b)}
 	}
 
 	t.Run("distinct keys in one shard: both remembered", func(t *testing.T) {
-		n := everyInterleaving(t, setup, func(rc *replayCache) []func(plugins.SharedStore) Reason {
+		n := everyInterleaving(t, setup, func(rc *replayCache) []func(pipeline.SharedStore) Reason {
 			return two(rc, keyIn(rc, 0, 1), keyIn(rc, 0, 2))
 		}, func(t *testing.T, rc *replayCache, store *envoyStore, got []Reason) {
 			assert.Equal(t, []Reason{ReasonNone, ReasonNone}, got)
@@ -452,7 +452,7 @@ func TestTwoInserters(t *testing.T) {
 		assert.Greater(t, n, 1)
 	})
 	t.Run("one delivery and its replay: exactly one accepted", func(t *testing.T) {
-		everyInterleaving(t, setup, func(rc *replayCache) []func(plugins.SharedStore) Reason {
+		everyInterleaving(t, setup, func(rc *replayCache) []func(pipeline.SharedStore) Reason {
 			return two(rc, k(1), k(1))
 		}, func(t *testing.T, rc *replayCache, store *envoyStore, got []Reason) {
 			slices.Sort(got)
@@ -462,7 +462,7 @@ func TestTwoInserters(t *testing.T) {
 	})
 	t.Run("concurrent deliveries: remembered for cache_size-1 newer at least", func(t *testing.T) {
 		forgot := 0
-		n := everyInterleaving(t, setup, func(rc *replayCache) []func(plugins.SharedStore) Reason {
+		n := everyInterleaving(t, setup, func(rc *replayCache) []func(pipeline.SharedStore) Reason {
 			return two(rc, keyIn(rc, 0, 1), keyIn(rc, 1, 1))
 		}, func(t *testing.T, rc *replayCache, store *envoyStore, got []Reason) {
 			require.Equal(t, []Reason{ReasonNone, ReasonNone}, got)
@@ -490,7 +490,7 @@ func TestTwoInserters(t *testing.T) {
 // come; check looks at each outcome. It returns how many orders there
 // were.
 func everyInterleaving(t *testing.T, setup func(*testing.T) (*replayCache, *envoyStore),
-	makeInserts func(*replayCache) []func(plugins.SharedStore) Reason,
+	makeInserts func(*replayCache) []func(pipeline.SharedStore) Reason,
 	check func(t *testing.T, rc *replayCache, store *envoyStore, got []Reason)) int {
 	t.Helper()
 	var prefix []int
@@ -523,7 +523,7 @@ type choice struct{ taken, of int }
 // interleave runs inserts together, one store operation at a time: at
 // each point where several wait, prefix says which goes (by index among
 // the waiting, in insert order; past its end, the first).
-func interleave(store *envoyStore, inserts []func(plugins.SharedStore) Reason, prefix []int) ([]Reason, []choice) {
+func interleave(store *envoyStore, inserts []func(pipeline.SharedStore) Reason, prefix []int) ([]Reason, []choice) {
 	g := &gate{store: store, waiting: make(chan int), done: make(chan int), turn: make([]chan struct{}, len(inserts))}
 	got := make([]Reason, len(inserts))
 	for i, insert := range inserts {
@@ -609,7 +609,7 @@ func TestReplayCacheHoldsCacheSizeDeliveries(t *testing.T) {
 			return 200
 		}
 		evictions := func() uint64 {
-			v, err := h.GetCounterMetric(replayEvictionsMetric)
+			v, err := h.GetCounterMetric("steadfast_webhookauth_" + replayEvictionsMetric)
 			require.NoError(t, err)
 			return v
 		}

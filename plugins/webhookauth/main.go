@@ -3,10 +3,10 @@
 package main
 
 import (
-	"github.com/steadfast-proxy/steadfast/plugins"
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 	"github.com/steadfast-proxy/steadfast/webhookauth"
 )
 
 func main() {}
 
-func init() { plugins.Register(webhookauth.RootID, webhookauth.NewPluginContext) }
+func init() { pipeline.Register(webhookauth.Filter) }
