@@ -22,7 +22,8 @@ UNIT_PKGS  = $(shell $(GO) list ./... | grep -v /e2e)
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-build: $(MODULES) ## compile every filter to build/<filter>.wasm
+build: $(MODULES) ## compile every filter to build/<filter>.wasm and print their sizes
+	@stat -c '%s %n' $(MODULES) | awk '{printf "%-22s %9d bytes %6.2f MiB\n", $$2, $$1, $$1/1048576}'
 
 build/%.wasm: FORCE
 	@mkdir -p build
@@ -51,8 +52,9 @@ test: build envoy ## everything a release needs: unit, Wasm, e2e and short fuzz 
 unit: build ## unit tests and the filter tests, natively and as Wasm under wazero
 	$(GO) test -count=1 $(UNIT_PKGS)
 
-e2e: build envoy ## tests against a real Envoy
+e2e: build envoy ## tests against a real Envoy: each filter alone, then the same tests in the suite
 	$(GO) test -count=1 -timeout 20m ./e2e/...
+	STEADFAST_E2E_FORM=suite $(GO) test -count=1 -timeout 20m -run '^(TestFaults|TestWebhook|TestReplay)' ./e2e/
 
 fuzz: ## run every fuzz target for FUZZTIME (default 5s)
 	@set -e; for pkg in $(UNIT_PKGS); do \
@@ -73,7 +75,7 @@ run: build envoy ## start the suite in Envoy with a demo upstream and print what
 check: ## gofmt, go vet (host and wasip1), go mod tidy: fail on any diff
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 	$(GO) vet ./...
-	$(WASM_ENV) $(GO) vet ./plugins ./plugins/faults ./plugins/webhookauth ./plugins/suite
+	$(WASM_ENV) $(GO) vet ./internal/... ./faults/... ./webhookauth/... ./plugins/faults ./plugins/webhookauth ./plugins/suite
 	@cp go.mod build/go.mod.bak 2>/dev/null || { mkdir -p build && cp go.mod build/go.mod.bak; }; cp go.sum build/go.sum.bak
 	$(GO) mod tidy
 	@if ! cmp -s go.mod build/go.mod.bak || ! cmp -s go.sum build/go.sum.bak; then \

@@ -43,7 +43,7 @@ type faultsEnvoy struct {
 }
 
 func (f faultsEnvoy) filter(t *testing.T) harness.Wasm {
-	return harness.Wasm{RootID: "faults", Module: harness.Module(t, "faults"), Configuration: f.Config, Env: f.Env}
+	return inForm(t, harness.Wasm{RootID: "faults", Module: harness.Module(t, "faults"), Configuration: f.Config, Env: f.Env})
 }
 
 func (f faultsEnvoy) config(t *testing.T, up *harness.Upstream) harness.Config {

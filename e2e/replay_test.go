@@ -32,13 +32,13 @@ func startReplayEnvoy(t *testing.T, config string) (*harness.Envoy, *harness.Ups
 	up := harness.NewUpstream(t, nil)
 	envoy := harness.Start(t, harness.Config{
 		Clusters: []harness.Cluster{up.Cluster("app")},
-		Listeners: []harness.Listener{{Filters: []harness.HTTPFilter{harness.Wasm{
+		Listeners: []harness.Listener{{Filters: []harness.HTTPFilter{inForm(t, harness.Wasm{
 			RootID:                      "webhookauth",
 			Module:                      harness.Module(t, "webhookauth"),
 			Configuration:               config,
 			Env:                         map[string]string{replaySecretEnv: replaySecret},
 			AllowOnHeadersStopIteration: true,
-		}}}},
+		})}}},
 	})
 	require.Equal(t, 2, envoy.Concurrency)
 	return envoy, up

@@ -80,13 +80,13 @@ const (
 // later).
 func webhookWasm(t testing.TB, config string) harness.Wasm {
 	t.Helper()
-	return harness.Wasm{
+	return inForm(t, harness.Wasm{
 		Name:                        webhookFilterName,
 		RootID:                      "webhookauth",
 		Module:                      harness.Module(t, "webhookauth"),
 		Configuration:               config,
 		AllowOnHeadersStopIteration: true,
-	}
+	})
 }
 
 // webhookFilter is webhookWasm with env written into the configuration
@@ -493,16 +493,16 @@ func TestWebhookAuthMissingSecretIsRefusedByEnvoy(t *testing.T) {
 	up := harness.NewUpstream(t, nil)
 	envoy, err := harness.TryStart(t, harness.Config{
 		Clusters: []harness.Cluster{up.Cluster("app")},
-		Listeners: []harness.Listener{{Filters: []harness.HTTPFilter{harness.Wasm{
+		Listeners: []harness.Listener{{Filters: []harness.HTTPFilter{inForm(t, harness.Wasm{
 			RootID:        "webhookauth",
 			Module:        harness.Module(t, "webhookauth"),
 			Configuration: `{"scheme": "stripe", "secrets": [{"env": "OTHER_SECRET"}, {"env": "STRIPE_WEBHOOK_SECRET"}]}`,
 			Env:           map[string]string{"OTHER_SECRET": unrelated},
-		}}}},
+		})}}},
 	})
 
 	require.Error(t, err, "Envoy must refuse a configuration whose secret is missing")
-	want := `steadfast webhookauth: invalid configuration: secrets[1].env: environment variable "STRIPE_WEBHOOK_SECRET" is not set or is empty`
+	want := invalidConfig("webhookauth", `secrets[1].env: environment variable "STRIPE_WEBHOOK_SECRET" is not set or is empty`)
 	assert.Contains(t, err.Error(), want)
 	require.NotNil(t, envoy)
 	assert.Contains(t, envoy.Log(), want)
@@ -518,12 +518,12 @@ func TestWebhookAuthSaysWhenEnvoyHoldsTheBodyBack(t *testing.T) {
 	up := harness.NewUpstream(t, nil)
 	envoy := harness.Start(t, harness.Config{
 		Clusters: []harness.Cluster{up.Cluster("app")},
-		Listeners: []harness.Listener{{Filters: []harness.HTTPFilter{harness.Wasm{
+		Listeners: []harness.Listener{{Filters: []harness.HTTPFilter{inForm(t, harness.Wasm{
 			RootID:        "webhookauth",
 			Module:        harness.Module(t, "webhookauth"),
 			Configuration: strings.Replace(webhookConfig, "{", `{"body_timeout": "1s",`, 1),
 			Env:           webhookSecrets,
-		}}}},
+		})}}},
 	})
 	d := webhookSigners["github"]([]byte(`{"zen":"Half measures are as bad as nothing at all."}`), time.Now())
 	req, err := http.NewRequest(http.MethodPost, envoy.URL(d.path), bytes.NewReader(d.body))
@@ -591,7 +591,7 @@ func TestWebhookAuthRefusesReplayKeysOnUnsignedHeaders(t *testing.T) {
 	})
 
 	require.Error(t, err, "Envoy must refuse a replay key nobody signs")
-	want := `steadfast webhookauth: invalid configuration: replay.key: "header:x-github-delivery": scheme "github" does not sign x-github-delivery`
+	want := invalidConfig("webhookauth", `replay.key: "header:x-github-delivery": scheme "github" does not sign x-github-delivery`)
 	assert.Contains(t, err.Error(), want)
 	require.NotNil(t, envoy)
 	assert.Contains(t, envoy.Log(), want)

@@ -1,6 +1,9 @@
-// Package plugintest runs a filter test twice: once against the filter's Go
-// code in process, and once against its compiled module (build/<name>.wasm)
-// under wazero, through the SDK's host emulator. Each module is compiled
+// Package plugintest runs a filter test three times: against the filter's
+// Go code in process, against its compiled module (build/<name>.wasm) under
+// wazero through the SDK's host emulator, and against the suite module
+// (build/suite.wasm, root_id "suite") with the configuration as the
+// filter's section, so that a filter behaves the same alone and in the
+// one-pass chain. Each module is compiled
 // once per test binary and its instance reused, so the Wasm half costs
 // little more than the native one.
 package plugintest
@@ -18,15 +21,21 @@ import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
-	"github.com/steadfast-proxy/steadfast/plugins"
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 )
 
-// Filter names what a test runs: the root_id, the Go factory of the
-// filter's plugin context, and the module file that serves it.
+// Filter names what a test runs: the root_id, the filters the native half
+// registers for it, and the module file that serves it.
 type Filter struct {
-	RootID  string
-	Factory types.PluginContextFactory
-	Module  string // file name under build/, e.g. "faults.wasm"
+	RootID string
+	// Filters serve RootID in the native half: the filter itself, or for
+	// pipeline.SuiteRootID every filter of the suite.
+	Filters []pipeline.Filter
+	// Env, when set, adjusts the native half's environment (clock, random
+	// source, environment variables, shared data) before the stages are
+	// built. The Wasm half runs as Envoy would.
+	Env    func(env *pipeline.Env)
+	Module string // file name under build/, e.g. "faults.wasm"
 }
 
 // Mode says which half of a Run a test body is in.
@@ -35,6 +44,9 @@ type Mode string
 const (
 	Native Mode = "native"
 	Wasm   Mode = "wasm"
+	// Suite runs build/suite.wasm under root_id "suite", the configuration
+	// given as the filter's section.
+	Suite Mode = "suite"
 )
 
 // Host is an emulated Envoy running one plugin of the filter.
@@ -43,10 +55,10 @@ type Host struct {
 	Mode Mode
 }
 
-// Run calls body once per mode, as subtests "native" and "wasm".
+// Run calls body once per mode, as subtests "native", "wasm" and "suite".
 func Run(t *testing.T, f Filter, body func(t *testing.T, mode Mode)) {
 	t.Helper()
-	for _, mode := range []Mode{Native, Wasm} {
+	for _, mode := range []Mode{Native, Wasm, Suite} {
 		t.Run(string(mode), func(t *testing.T) { body(t, mode) })
 	}
 }
@@ -87,12 +99,27 @@ type Property struct {
 func start(t testing.TB, f Filter, mode Mode, config string, props []Property) (h *Host, started bool, release func()) {
 	t.Helper()
 	var vm types.VMContext
+	rootID := f.RootID
 	switch mode {
 	case Native:
-		plugins.Register(f.RootID, f.Factory)
-		vm = &plugins.VM{}
-	case Wasm:
-		w, err := wasmVM(f.Module)
+		if f.RootID == pipeline.SuiteRootID {
+			pipeline.RegisterSuite(f.Filters...)
+		} else {
+			pipeline.Register(f.Filters[0])
+		}
+		pipeline.EnvHook = func(_ string, env *pipeline.Env) {
+			if f.Env != nil {
+				f.Env(env)
+			}
+		}
+		vm = pipeline.NewVMContext()
+	case Wasm, Suite:
+		module := f.Module
+		if mode == Suite {
+			module, rootID = "suite.wasm", pipeline.SuiteRootID
+			config = `{"` + f.RootID + `": ` + config + `}`
+		}
+		w, err := wasmVM(module)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +130,7 @@ func start(t testing.TB, f Filter, mode Mode, config string, props []Property) (
 	opt := proxytest.NewEmulatorOption().
 		WithVMContext(vm).
 		WithPluginConfiguration([]byte(config)).
-		WithProperty([]string{"plugin_root_id"}, []byte(f.RootID))
+		WithProperty([]string{"plugin_root_id"}, []byte(rootID))
 	for _, p := range props {
 		opt = opt.WithProperty(p.Path, []byte(p.Value))
 	}
@@ -150,7 +177,7 @@ func wasmVM(name string) (proxytest.WasmVMContext, error) {
 }
 
 // checkFresh refuses a module older than any Go source of the repository
-// outside e2e/: a test against a stale module would prove nothing about
+// outside e2e/ and this package: a test against a stale module would prove nothing about
 // the code beside it.
 func checkFresh(module string) error {
 	info, err := os.Stat(module)
@@ -165,7 +192,7 @@ func checkFresh(module string) error {
 		}
 		if d.IsDir() {
 			switch name := d.Name(); {
-			case path != root && (strings.HasPrefix(name, ".") || name == "build" || name == "e2e"):
+			case path != root && (strings.HasPrefix(name, ".") || name == "build" || name == "e2e" || name == "plugintest"):
 				return filepath.SkipDir
 			}
 			return nil
@@ -204,4 +231,14 @@ func ModulePath(name string) (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// InvalidConfig is the critical log line's text for a configuration error
+// at path (and its message) of filter rootID in mode: under the suite the
+// error names the filter's section.
+func InvalidConfig(mode Mode, rootID, pathAndMessage string) string {
+	if mode == Suite {
+		return "steadfast " + pipeline.SuiteRootID + ": invalid configuration: " + rootID + "." + pathAndMessage
+	}
+	return "steadfast " + rootID + ": invalid configuration: " + pathAndMessage
 }

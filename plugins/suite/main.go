@@ -1,17 +1,16 @@
-// Command suite is every steadfast filter in one Wasm module: give each
-// filter entry the same vm_id and one VM per Envoy worker serves them all;
-// the root_id picks the filter.
+// Command suite is every steadfast filter in one Wasm module: root_id
+// "suite" runs them all as one chain in one pass, configured by sections
+// ({"webhookauth": {...}, "faults": {...}}), and each filter's own root_id
+// runs it alone. Give every filter entry of the module the same vm_id and
+// one VM per Envoy worker serves them all.
 package main
 
 import (
 	"github.com/steadfast-proxy/steadfast/faults"
-	"github.com/steadfast-proxy/steadfast/plugins"
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 	"github.com/steadfast-proxy/steadfast/webhookauth"
 )
 
 func main() {}
 
-func init() {
-	plugins.Register(faults.RootID, faults.NewPluginContext)
-	plugins.Register(webhookauth.RootID, webhookauth.NewPluginContext)
-}
+func init() { pipeline.RegisterSuite(webhookauth.Filter, faults.Filter) }
