@@ -106,6 +106,11 @@ var costRows = []costRow{
 		about:   "faults 0% and webhookauth (off by its `routes` list): two plugin instances",
 		filters: []*costFilter{costFaults, costWebhookOff},
 	},
+	{
+		name:    "suite-faults-0-webhookauth-off",
+		about:   "the same two filters as stages of one `suite` instance, one pass",
+		filters: []*costFilter{costSuite},
+	},
 }
 
 var (
@@ -131,6 +136,12 @@ var (
 			return `{"scheme":"github","secrets":[{"env":"GITHUB_WEBHOOK_SECRET"}],"routes":` + disabledOn(routes) + `}`
 		},
 		func(p costProbe) bool { return p.upstream.Header.Get(costMarker) == "" })
+	costSuite = suiteFilter(harness.Wasm{Name: "cost.suite", RootID: "suite", AllowOnHeadersStopIteration: true},
+		func(routes []string) string {
+			return `{"faults":{` + costFaultsZero + `},` +
+				`"webhookauth":{"scheme":"github","secrets":[{"env":"GITHUB_WEBHOOK_SECRET"}],"routes":` + disabledOn(routes) + `}}`
+		},
+		func(p costProbe) bool { return faultsCounted("")(p) && p.upstream.Header.Get(costMarker) == "" })
 )
 
 // suiteFilter is w, an entry of build/suite.wasm with its configuration
