@@ -276,6 +276,22 @@ func TestALargeBodyReachesTheStageInBoundedPieces(t *testing.T) {
 	assert.Equal(t, body, reader.body)
 }
 
+// A stage that keeps a copy of the body (to replay it later) sees every
+// byte once while the body streams on: with Continue, Envoy's buffer holds
+// only the chunk of the current callback.
+func TestABodyStreamsOnWhileAStageCopiesIt(t *testing.T) {
+	copier := &script{wants: WantRequestBody}
+	c := newChain(t, &stage{name: "retry", start: with(copier)})
+	s := c.open(1)
+	require.Equal(t, types.ActionContinue, s.OnHttpRequestHeaders(3, false))
+	c.host.body[1] = []byte("first ")
+	assert.Equal(t, types.ActionContinue, s.OnHttpRequestBody(6, false))
+	c.host.body[1] = []byte("second")
+	assert.Equal(t, types.ActionContinue, s.OnHttpRequestBody(6, true))
+	assert.Equal(t, "first second", string(copier.body))
+	assert.Empty(t, c.host.resumes)
+}
+
 func TestABodyThatCannotBeReadFailsTheStage(t *testing.T) {
 	reader := &script{wants: WantRequestBody, onHeaders: func(*Stream) Verdict { return Hold() },
 		onBody: func(*Stream, []byte, bool) Verdict { return Hold() }}
