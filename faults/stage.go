@@ -68,10 +68,7 @@ type routeMetrics struct {
 }
 
 func newStage(env *pipeline.Env, config []byte) (pipeline.Stage, error) {
-	routes, err := Parse(config)
-	if err == nil {
-		err = routes.Each(func(c *Config) error { return c.ResolveSecrets(env.LookupEnv) })
-	}
+	routes, err := pipeline.LoadRoutes[Config](env, config)
 	if err != nil {
 		return nil, err
 	}

@@ -224,6 +224,30 @@ func parseRouteEntry[C any, PC interface {
 	return e, nil
 }
 
+// SecretResolver is a configuration that reads secrets from the
+// environment once it is parsed.
+type SecretResolver interface {
+	ResolveSecrets(lookup func(name string) (string, bool)) error
+}
+
+// LoadRoutes parses a filter's configuration (ParseRoutes), then resolves
+// the secrets of the top level and of every enabled route entry from the
+// plugin's environment. Errors name the JSON path, never a secret.
+func LoadRoutes[C any, PC interface {
+	*C
+	Validator
+	SecretResolver
+}](env *Env, data []byte) (*Routes[C], error) {
+	routes, err := ParseRoutes[C, PC](data)
+	if err != nil {
+		return nil, err
+	}
+	if err := routes.Each(func(c *C) error { return PC(c).ResolveSecrets(env.LookupEnv) }); err != nil {
+		return nil, err
+	}
+	return routes, nil
+}
+
 // Glob reports whether name matches pattern, where * matches any run of
 // characters (also none) and ? matches exactly one.
 func Glob(pattern, name string) bool {
