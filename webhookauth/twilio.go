@@ -128,8 +128,8 @@ func (v *Verifier) twilioMatches(params []formParam) bool {
 				m.Write(p.value)
 			}
 			got := m.Sum(sum[:0])
-			if i == canonical && j == 0 && v.keyContent {
-				v.contentMAC = append(v.contentBuf[:0], got...)
+			if i == canonical && j == 0 {
+				v.keepContentMAC(got)
 			}
 			match |= subtle.ConstantTimeCompare(got, tw.sig)
 		}

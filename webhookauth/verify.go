@@ -96,18 +96,15 @@ type Verifier struct {
 	// HMAC signatures the delivery carries, decoded.
 	macs []hash.Hash
 	sigs [][]byte
-	// keyHead is what the replay key hashes before the digest of the
-	// content (see startKey); nil when replay protection is off.
-	// keyContent: the key ends with that digest (replay.key "signature").
-	keyHead    []byte
+	// keyInput is what the replay key hashes (see startKey): its first
+	// keyHead bytes are written by Begin and, with keyContent (replay.key
+	// "signature"), the content's digest follows; nil when replay
+	// protection is off.
+	keyInput   []byte
+	keyHead    int
 	keyContent bool
-	// contentMAC is the digest the replay key ends with when an HMAC that
-	// verification computes anyway serves as one: the first secret's,
-	// kept by macMatches or twilioMatches. contentBuf backs it.
-	contentMAC []byte
-	contentBuf [sha512.Size]byte
-	// digest is fed the signed content for the replay key when no such
-	// HMAC serves (see digestOwn); nil otherwise.
+	// digest is fed the signed content for the replay key when no HMAC
+	// that verification computes serves (see digestOwn); nil otherwise.
 	digest hash.Hash
 	// bodySigned: the body is part of the signed content, as it is for
 	// every scheme but Twilio's.
@@ -198,25 +195,27 @@ func (v *Verifier) Finish(body []byte, now time.Time) Verdict {
 	if v.timed {
 		verdict.Expires = time.Unix(v.unix, 0).Add(c.settings.Tolerance)
 	}
-	if v.keyHead != nil {
+	if v.keyInput != nil {
 		verdict.ReplayKey = v.replayKey()
 	}
 	return verdict
 }
 
-// replayKey is the first 16 bytes of the SHA-256 of keyHead and, in
-// replay.key "signature" mode, the content's digest.
+// replayKey is the first 16 bytes of the SHA-256 of keyInput.
 func (v *Verifier) replayKey() [16]byte {
-	msg := v.keyHead
-	if v.keyContent {
-		content := v.contentMAC
-		if v.digest != nil {
-			content = v.digest.Sum(v.contentBuf[:0])
-		}
-		msg = append(msg, content...)
+	if v.digest != nil {
+		v.keyInput = v.digest.Sum(v.keyInput[:v.keyHead])
 	}
-	sum := sum256(msg)
+	sum := sum256(v.keyInput)
 	return [16]byte(sum[:16])
+}
+
+// keepContentMAC makes mac, the first secret's HMAC of the signed content,
+// the replay key's digest, unless the key has a digest of its own.
+func (v *Verifier) keepContentMAC(mac []byte) {
+	if v.keyContent && v.digest == nil {
+		v.keyInput = append(v.keyInput[:v.keyHead], mac...)
+	}
 }
 
 // newVerifier prepares an HMAC per secret for sigs (none when sigs is
@@ -256,7 +255,7 @@ func (v *Verifier) startKey(ts, id string) {
 	if !v.c.settings.Replay {
 		return
 	}
-	buf := make([]byte, 0, 16+len(v.c.Scheme)+len(ts)+len(id)+len(v.contentBuf))
+	buf := make([]byte, 0, 16+len(v.c.Scheme)+len(ts)+len(id)+sha512.Size)
 	buf = appendFramed(buf, v.c.Scheme)
 	if v.c.replayHeader != "" {
 		buf = append(buf, 'h')
@@ -266,7 +265,7 @@ func (v *Verifier) startKey(ts, id string) {
 		buf = appendFramed(appendFramed(buf, ts), id)
 		v.keyContent = true
 	}
-	v.keyHead = buf
+	v.keyInput, v.keyHead = buf, len(buf)
 }
 
 // digestOwn gives the replay key a digest of the signed content of its
@@ -310,8 +309,8 @@ func (v *Verifier) macMatches() bool {
 	match := 0
 	for i, m := range v.macs {
 		got := m.Sum(sum[:0])
-		if i == 0 && v.keyContent && v.digest == nil {
-			v.contentMAC = append(v.contentBuf[:0], got...)
+		if i == 0 {
+			v.keepContentMAC(got)
 		}
 		for _, s := range v.sigs {
 			match |= subtle.ConstantTimeCompare(got, s)
