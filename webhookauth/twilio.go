@@ -69,8 +69,7 @@ func (c *Config) beginTwilio(h Headers) (*Verifier, Reason) {
 	v := c.newVerifier(nil, nil, "", "")
 	v.bodySigned, v.twilio = false, tw
 	if !tw.form {
-		tw.urlMatches = c.twilioMatches(tw, nil)
-		v.signedURL(tw, nil)
+		tw.urlMatches = v.twilioMatches(nil)
 	}
 	return v, ReasonNone
 }
@@ -85,10 +84,9 @@ func (v *Verifier) finishTwilio(body []byte) Reason {
 		if !ok {
 			return ReasonMalformed
 		}
-		if !v.c.twilioMatches(tw, params) {
+		if !v.twilioMatches(params) {
 			return ReasonMismatch
 		}
-		v.signedURL(tw, params)
 		return ReasonNone
 	case tw.bodyHash == nil && v.size > 0:
 		return ReasonMalformed
@@ -105,42 +103,38 @@ func (v *Verifier) finishTwilio(body []byte) Reason {
 }
 
 // twilioMatches reports whether the signature covers the URL, in either of
-// its port forms (see otherPortForm), and params.
-func (c *Config) twilioMatches(tw *twilioCheck, params []formParam) bool {
+// its port forms (see otherPortForm), and params. It keeps, for the replay
+// key, the first secret's HMAC over the URL without its scheme's default
+// port, whichever form matched: a URL and its other port form are the same
+// delivery.
+func (v *Verifier) twilioMatches(params []formParam) bool {
+	tw := v.twilio
+	forms := [2]string{tw.url, otherPortForm(tw.url)}
+	canonical := 0
+	if forms[1] != "" && len(forms[1]) < len(forms[0]) {
+		canonical = 1
+	}
 	match := 0
 	var sum [sha1.Size]byte
-	for _, candidate := range [2]string{tw.url, otherPortForm(tw.url)} {
+	for i, candidate := range forms {
 		if candidate == "" {
 			continue
 		}
-		for _, key := range c.keys.secrets {
+		for j, key := range v.c.keys.secrets {
 			m := hmac.New(sha1.New, key)
 			m.Write([]byte(candidate))
 			for _, p := range params {
 				m.Write(p.name)
 				m.Write(p.value)
 			}
-			match |= subtle.ConstantTimeCompare(m.Sum(sum[:0]), tw.sig)
+			got := m.Sum(sum[:0])
+			if i == canonical && j == 0 {
+				v.keepContentMAC(got)
+			}
+			match |= subtle.ConstantTimeCompare(got, tw.sig)
 		}
 	}
 	return match == 1
-}
-
-// signedURL writes what Twilio signed to the replay key: the URL, without
-// its scheme's default port whichever form matched, and params.
-func (v *Verifier) signedURL(tw *twilioCheck, params []formParam) {
-	if !v.keyContent {
-		return
-	}
-	u := tw.url
-	if other := otherPortForm(u); other != "" && len(other) < len(u) {
-		u = other
-	}
-	v.key.Write([]byte(u))
-	for _, p := range params {
-		v.key.Write(p.name)
-		v.key.Write(p.value)
-	}
 }
 
 // twilioRequestURL is the URL Twilio signed: the configured one with the

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/binary"
 	"hash"
@@ -53,8 +54,8 @@ type Delivery struct {
 type Verdict struct {
 	Reason Reason
 	// ReplayKey identifies the delivery: what its provider signed, the
-	// same whichever secret, signature or algorithm matched. Set on
-	// success when replay protection is on.
+	// same whichever secret, signature or algorithm matched (see
+	// startKey). Set on success when replay protection is on.
 	ReplayKey [16]byte
 	// Expires is until when the replay key must be remembered; set on
 	// success.
@@ -95,11 +96,16 @@ type Verifier struct {
 	// HMAC signatures the delivery carries, decoded.
 	macs []hash.Hash
 	sigs [][]byte
-	// key is the SHA-256 the replay key is cut from (see startKey); nil
-	// when replay protection is off. keyContent: the signed content goes
-	// into it (replay.key "signature").
-	key        hash.Hash
+	// keyInput is what the replay key hashes (see startKey): its first
+	// keyHead bytes are written by Begin and, with keyContent (replay.key
+	// "signature"), the content's digest follows; nil when replay
+	// protection is off.
+	keyInput   []byte
+	keyHead    int
 	keyContent bool
+	// digest is fed the signed content for the replay key when no HMAC
+	// that verification computes serves (see digestOwn); nil otherwise.
+	digest hash.Hash
 	// bodySigned: the body is part of the signed content, as it is for
 	// every scheme but Twilio's.
 	bodySigned bool
@@ -189,16 +195,34 @@ func (v *Verifier) Finish(body []byte, now time.Time) Verdict {
 	if v.timed {
 		verdict.Expires = time.Unix(v.unix, 0).Add(c.settings.Tolerance)
 	}
-	if v.key != nil {
-		var sum [sha256.Size]byte
-		copy(verdict.ReplayKey[:], v.key.Sum(sum[:0]))
+	if v.keyInput != nil {
+		verdict.ReplayKey = v.replayKey()
 	}
 	return verdict
 }
 
+// replayKey is the first 16 bytes of the SHA-256 of keyInput.
+func (v *Verifier) replayKey() [16]byte {
+	if v.digest != nil {
+		v.keyInput = v.digest.Sum(v.keyInput[:v.keyHead])
+	}
+	sum := sum256(v.keyInput)
+	return [16]byte(sum[:16])
+}
+
+// keepContentMAC makes mac, the first secret's HMAC of the signed content,
+// the replay key's digest, unless the key has a digest of its own.
+func (v *Verifier) keepContentMAC(mac []byte) {
+	if v.keyContent && v.digest == nil {
+		v.keyInput = append(v.keyInput[:v.keyHead], mac...)
+	}
+}
+
 // newVerifier prepares an HMAC per secret for sigs (none when sigs is
 // empty) and the replay key of a delivery whose signed timestamp and id
-// are ts and id ("" when the scheme signs none).
+// are ts and id ("" when the scheme signs none). The first of those HMACs
+// is the content's digest in the replay key; a scheme that checks none, or
+// none in the algorithm that digest must have, calls digestOwn.
 func (c *Config) newVerifier(newHash func() hash.Hash, sigs [][]byte, ts, id string) *Verifier {
 	v := &Verifier{c: c, sigs: sigs, bodySigned: true}
 	if len(sigs) > 0 {
@@ -212,19 +236,26 @@ func (c *Config) newVerifier(newHash func() hash.Hash, sigs [][]byte, ts, id str
 }
 
 // startKey begins the replay key: SHA-256 over the scheme, then either
-// (replay.key "signature") the signed timestamp, the signed id and the
-// signed content, or (replay.key "header:<name>") the signed id alone.
-// Every part but the content, which comes last, is length-prefixed, and a
-// mode byte tells the two kinds apart, so no two deliveries that differ in
-// what was signed share a key. Nothing of the signature goes in: the same
-// delivery has one key whichever secret, signature or algorithm matched,
-// and however the signature header was spelt.
+// (replay.key "signature") the signed timestamp, the signed id and a
+// digest of the signed content, or (replay.key "header:<name>") the signed
+// id alone. Every part but the digest, which comes last and whose size the
+// configuration fixes, is length-prefixed, and a mode byte tells the two
+// kinds apart, so no two deliveries that differ in what was signed share a
+// key.
+//
+// The digest is the scheme's HMAC of the signed content under the first
+// configured secret, which verification computes anyway, so the body is
+// hashed once for both (GitHub's SHA-1 path and Standard Webhooks' Ed25519
+// path add a hash of their own, see digestOwn). Nothing of the signature
+// goes in: the same delivery has one key whichever secret, signature or
+// algorithm matched, and however the signature header was spelt. Only the
+// first secret matters: replacing or reordering it changes every key, and
+// the cache starts afresh as after a restart; appending a secret does not.
 func (v *Verifier) startKey(ts, id string) {
 	if !v.c.settings.Replay {
 		return
 	}
-	v.key = newSHA256()
-	buf := make([]byte, 0, 16+len(v.c.Scheme)+len(ts)+len(id))
+	buf := make([]byte, 0, 16+len(v.c.Scheme)+len(ts)+len(id)+sha512.Size)
 	buf = appendFramed(buf, v.c.Scheme)
 	if v.c.replayHeader != "" {
 		buf = append(buf, 'h')
@@ -234,7 +265,23 @@ func (v *Verifier) startKey(ts, id string) {
 		buf = appendFramed(appendFramed(buf, ts), id)
 		v.keyContent = true
 	}
-	v.key.Write(buf)
+	v.keyInput, v.keyHead = buf, len(buf)
+}
+
+// digestOwn gives the replay key a digest of the signed content of its
+// own, fed beside the HMACs, for deliveries whose checks compute no HMAC
+// under the first secret in the algorithm newHash: that HMAC or, without
+// a secret (Standard Webhooks with public keys only), a plain SHA-256.
+// Call it before the signed content is fed.
+func (v *Verifier) digestOwn(newHash func() hash.Hash) {
+	if !v.keyContent {
+		return
+	}
+	if secrets := v.c.keys.secrets; len(secrets) > 0 {
+		v.digest = hmac.New(newHash, secrets[0])
+	} else {
+		v.digest = newSHA256()
+	}
 }
 
 // appendFramed appends s after its length, four bytes big-endian.
@@ -243,24 +290,28 @@ func appendFramed(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// signed feeds the next part of the signed content to the HMACs and, when
-// it identifies the delivery, to the replay key.
+// signed feeds the next part of the signed content to the HMACs and to
+// the replay key's own digest, if any.
 func (v *Verifier) signed(p []byte) {
 	for _, m := range v.macs {
 		m.Write(p)
 	}
-	if v.keyContent {
-		v.key.Write(p)
+	if v.digest != nil {
+		v.digest.Write(p)
 	}
 }
 
 // macMatches reports whether any HMAC equals any of the delivery's
-// signatures, comparing every pair in constant time.
+// signatures, comparing every pair in constant time. It keeps the first
+// secret's HMAC for the replay key, unless the key has a digest of its own.
 func (v *Verifier) macMatches() bool {
-	var sum [64]byte
+	var sum [sha512.Size]byte
 	match := 0
-	for _, m := range v.macs {
+	for i, m := range v.macs {
 		got := m.Sum(sum[:0])
+		if i == 0 {
+			v.keepContentMAC(got)
+		}
 		for _, s := range v.sigs {
 			match |= subtle.ConstantTimeCompare(got, s)
 		}
@@ -314,13 +365,15 @@ func (c *Config) beginStripe(h Headers, now time.Time) (*Verifier, Reason) {
 }
 
 // beginGitHub reads X-Hub-Signature-256, or with allow_sha1 the legacy
-// X-Hub-Signature when the first is absent. Both sign the body alone, so
-// a delivery has the same replay key whichever it is checked by.
+// X-Hub-Signature when the first is absent. Both sign the body alone, and
+// the replay key digests it with HMAC-SHA256 either way, so a delivery has
+// the same key whichever header it is checked by: the legacy path computes
+// that HMAC beside its HMAC-SHA1s.
 func (c *Config) beginGitHub(h Headers) (*Verifier, Reason) {
-	newHash, size, prefix := newSHA256, sha256.Size, "sha256="
+	newHash, size, prefix, legacy := newSHA256, sha256.Size, "sha256=", false
 	raw, r := h.get("x-hub-signature-256")
 	if r == ReasonMissingHeader && c.allowSHA1 {
-		newHash, size, prefix = sha1.New, sha1.Size, "sha1="
+		newHash, size, prefix, legacy = sha1.New, sha1.Size, "sha1=", true
 		raw, r = h.get("x-hub-signature")
 	}
 	if r != ReasonNone {
@@ -330,7 +383,11 @@ func (c *Config) beginGitHub(h Headers) (*Verifier, Reason) {
 	if !ok {
 		return nil, ReasonMalformed
 	}
-	return c.newVerifier(newHash, [][]byte{sig}, "", ""), ReasonNone
+	v := c.newVerifier(newHash, [][]byte{sig}, "", "")
+	if legacy {
+		v.digestOwn(newSHA256)
+	}
+	return v, ReasonNone
 }
 
 func (c *Config) beginSlack(h Headers, now time.Time) (*Verifier, Reason) {
@@ -413,6 +470,11 @@ func (c *Config) beginStandard(h Headers, now time.Time) (*Verifier, Reason) {
 	}
 	v := c.newVerifier(newSHA256, macSigs, ts, id)
 	v.timed, v.unix = true, unix
+	if len(macSigs) == 0 {
+		// Only v1a signatures, or no secret: the replay key still takes
+		// the first secret's HMAC when there is one, as for v1.
+		v.digestOwn(newSHA256)
+	}
 	prefix := []byte(id + "." + ts + ".")
 	v.signed(prefix)
 	if withKeys {

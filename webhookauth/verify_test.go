@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
+	"encoding/binary"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -430,86 +431,227 @@ func TestVerifyWithoutHeaders(t *testing.T) {
 	assert.Equal(t, Verdict{Reason: ReasonMissingHeader}, c.Verify(Delivery{Body: []byte("x")}, now))
 }
 
+// Second keys of the replay key tests: a Standard Webhooks secret and an
+// Ed25519 key besides whsec and edKey.
+var (
+	whsec2    = "whsec_" + b64([]byte("another standard webhooks secret"))
+	whsec2Key = "another standard webhooks secret"
+	edKey2    = ed25519.NewKeyFromSeed([]byte("fedcba9876543210fedcba9876543210"))
+	edPub2    = "whpk_" + b64(edKey2.Public().(ed25519.PublicKey))
+)
+
 // TestReplayKey: a delivery's replay key is what its provider signed, so
 // no change to what it was not signed with, nor to how its signature is
-// spelt or which one matched, makes a replay look new.
+// spelt or which one matched, makes a replay look new; any change to what
+// was signed does. The key digests the content with the first configured
+// secret's HMAC, so replacing or reordering that secret starts afresh,
+// while appending one (a rotation) does not.
 func TestReplayKey(t *testing.T) {
-	env := map[string]string{"A": "a", "B": "b", "W": whsec, "P": edPub}
+	env := map[string]string{"A": "a", "B": "b", "C": "c", "W": whsec, "W2": whsec2, "P": edPub, "P2": edPub2}
 	config := func(js string) *Config { return parseConfig(t, js, env) }
-	stripeConfig := config(`{"scheme": "stripe", "secrets": [{"env": "A"}, {"env": "B"}]}`)
-	githubConfig := config(`{"scheme": "github", "secrets": [{"env": "A"}], "github": {"allow_sha1": true}}`)
-	standardConfig := config(`{"scheme": "standard", "secrets": [{"env": "W"}], "public_keys": [{"env": "P"}]}`)
+	stripeA := config(`{"scheme": "stripe", "secrets": [{"env": "A"}]}`)
+	stripeAB := config(`{"scheme": "stripe", "secrets": [{"env": "A"}, {"env": "B"}]}`)
+	stripeBA := config(`{"scheme": "stripe", "secrets": [{"env": "B"}, {"env": "A"}]}`)
+	stripeCA := config(`{"scheme": "stripe", "secrets": [{"env": "C"}, {"env": "A"}]}`)
+	githubA := config(`{"scheme": "github", "secrets": [{"env": "A"}], "github": {"allow_sha1": true}}`)
+	githubAB := config(`{"scheme": "github", "secrets": [{"env": "A"}, {"env": "B"}], "github": {"allow_sha1": true}}`)
+	githubCA := config(`{"scheme": "github", "secrets": [{"env": "C"}, {"env": "A"}], "github": {"allow_sha1": true}}`)
+	slackAB := config(`{"scheme": "slack", "secrets": [{"env": "A"}, {"env": "B"}]}`)
+	slackBA := config(`{"scheme": "slack", "secrets": [{"env": "B"}, {"env": "A"}]}`)
+	shopifyAB := config(`{"scheme": "shopify", "secrets": [{"env": "A"}, {"env": "B"}]}`)
+	shopifyBA := config(`{"scheme": "shopify", "secrets": [{"env": "B"}, {"env": "A"}]}`)
+	standardW := config(`{"scheme": "standard", "secrets": [{"env": "W"}], "public_keys": [{"env": "P"}]}`)
+	standardWW2 := config(`{"scheme": "standard", "secrets": [{"env": "W"}, {"env": "W2"}], "public_keys": [{"env": "P"}]}`)
+	standardW2W := config(`{"scheme": "standard", "secrets": [{"env": "W2"}, {"env": "W"}], "public_keys": [{"env": "P"}]}`)
+	standardKeys := config(`{"scheme": "standard", "public_keys": [{"env": "P"}, {"env": "P2"}]}`)
 	standardByID := config(`{"scheme": "standard", "secrets": [{"env": "W"}], "replay": {"key": "header:webhook-id"}}`)
+	twilioAB := config(`{"scheme": "twilio", "secrets": [{"env": "A"}, {"env": "B"}]}`)
+	twilioBA := config(`{"scheme": "twilio", "secrets": [{"env": "B"}, {"env": "A"}]}`)
+	const hmacSpec = `"hmac": {"header": "x-sig", "algorithm": "sha512", "timestamp_header": "x-ts", "id_header": "x-id",
+		"template": "{id}.{timestamp}.{method}.{path}.{body}"}`
+	hmacAB := config(`{"scheme": "hmac", "secrets": [{"env": "A"}, {"env": "B"}], ` + hmacSpec + `}`)
+	hmacBA := config(`{"scheme": "hmac", "secrets": [{"env": "B"}, {"env": "A"}], ` + hmacSpec + `}`)
 	hmacByID := config(`{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "id_header": "x-id", "template": "{id}.{body}"},
 		"replay": {"key": "header:x-id"}}`)
-	twilioConfig := config(`{"scheme": "twilio", "secrets": [{"env": "A"}, {"env": "B"}]}`)
 	key := func(c *Config, r request) [16]byte {
 		t.Helper()
 		v := c.Verify(r.delivery(), now)
 		require.True(t, v.OK(), v.Reason)
 		return v.ReplayKey
 	}
+
 	stripeBoth := func(body string) request {
 		return newRequest(body, "stripe-signature", stripeHeader("a", nowTS, body)+",v1="+hexOf(mac(sha256.New, "b", nowTS, ".", body)))
 	}
 	githubSHA256 := func(secret, body string) request {
 		return newRequest(body, "x-hub-signature-256", "sha256="+hexOf(mac(sha256.New, secret, body)))
 	}
-	githubSHA1 := newRequest("{}", "x-hub-signature", "sha1="+hexOf(mac(sha1.New, "a", "{}")))
+	githubSHA1 := func(secret, body string) request {
+		return newRequest(body, "x-hub-signature", "sha1="+hexOf(mac(sha1.New, secret, body)))
+	}
+	shopify := func(secret, body string) request {
+		return newRequest(body, "x-shopify-hmac-sha256", b64(mac(sha256.New, secret, body)))
+	}
+	standardV1 := func(secret, id, ts, body string) request {
+		return newRequest(body, "webhook-id", id, "webhook-timestamp", ts,
+			"webhook-signature", "v1,"+b64(mac(sha256.New, secret, id, ".", ts, ".", body)))
+	}
+	standardV1a := func(key ed25519.PrivateKey, id, ts, body string) request {
+		return newRequest(body, "webhook-id", id, "webhook-timestamp", ts,
+			"webhook-signature", "v1a,"+b64(ed25519.Sign(key, []byte(id+"."+ts+"."+body))))
+	}
+	svix := func(r request) request {
+		return newRequest(string(r.body), "svix-id", r.headers["webhook-id"], "svix-timestamp", r.headers["webhook-timestamp"],
+			"svix-signature", r.headers["webhook-signature"])
+	}
+	// twilioJSON is signed over https://h.example, whatever authority the
+	// request shows.
+	twilioJSON := func(secret, authority, body string) request {
+		path := "/t?bodySHA256=" + hexOf(sha256Of(body))
+		return newRequest(body, ":scheme", "https", ":authority", authority, ":path", path, "content-type", "application/json",
+			"x-twilio-signature", b64(mac(sha1.New, secret, "https://h.example"+path)))
+	}
+	// twilioForm is signed over url, and its parameters sorted, whatever
+	// authority the request shows and in whatever order the body has them.
+	twilioForm := func(secret, url, authority, body string, sorted ...string) request {
+		return newRequest(body, ":scheme", "https", ":authority", authority, ":path", "/f", "content-type", "application/x-www-form-urlencoded",
+			"x-twilio-signature", b64(mac(sha1.New, secret, append([]string{url}, sorted...)...)))
+	}
+	hmacReq := func(secret, id, ts, path, body string) request {
+		return newRequest(body, ":method", "POST", ":path", path, "x-id", id, "x-ts", ts,
+			"x-sig", hexOf(mac(sha512.New, secret, id, ".", ts, ".POST.", path, ".", body)))
+	}
 	hmacByIDRequest := func(id, body string) request {
 		return newRequest(body, "x-id", id, "x-sig", hexOf(mac(sha256.New, "a", id, ".", body)))
 	}
-	twilioPath := "/t?bodySHA256=" + hexOf(sha256Of("{}"))
-	twilio := func(secret, authority string) request {
-		return newRequest("{}", ":scheme", "https", ":authority", authority, ":path", twilioPath, "content-type", "application/json",
-			"x-twilio-signature", b64(mac(sha1.New, secret, "https://h.example"+twilioPath)))
-	}
 
-	same := []struct {
-		name         string
-		config       *Config
-		first, again request
-	}{
-		{"an exact replay", stripeConfig, stripeBoth("{}"), stripeBoth("{}")},
-		{"signed with two secrets (rotation), replayed with the second signature alone", stripeConfig,
-			stripeBoth("{}"), stripeRequest("b", nowTS, "{}")},
-		{"signed with two secrets, replayed with the first signature alone", stripeConfig,
-			stripeBoth("{}"), stripeRequest("a", nowTS, "{}")},
-		{"its signatures listed in another order, among unknown entries", stripeConfig,
-			stripeBoth("{}"), newRequest("{}", "stripe-signature", "v0=x,v1="+hexOf(mac(sha256.New, "b", nowTS, ".{}"))+",t="+nowTS)},
-		{"checked by X-Hub-Signature-256, replayed with X-Hub-Signature alone", githubConfig, githubSHA256("a", "{}"), githubSHA1},
-		{"a v1 signature, replayed with a v1a one", standardConfig, standardRequest("msg_1", nowTS, "{}"),
-			standardRequest("msg_1", nowTS, "{}").withHeader("webhook-signature", ed25519Signature("msg_1", nowTS, "{}"))},
-		{"standard headers, replayed with svix headers", standardConfig, standardRequest("msg_1", nowTS, "{}"),
-			newRequest("{}", "svix-id", "msg_1", "svix-timestamp", nowTS, "svix-signature", standardRequest("msg_1", nowTS, "{}").headers["webhook-signature"])},
-		{"header key: the same id with another body and timestamp", standardByID, standardRequest("msg_1", nowTS, "{}"),
-			standardRequest("msg_1", "1700000060", `{"again":1}`)},
-		{"header key: the same id from svix-id", standardByID, standardRequest("msg_1", nowTS, "{}"),
-			newRequest("{}", "svix-id", "msg_1", "svix-timestamp", nowTS, "svix-signature", standardRequest("msg_1", nowTS, "{}").headers["webhook-signature"])},
-		{"header key: the same hmac id", hmacByID, hmacByIDRequest("d-1", "{}"), hmacByIDRequest("d-1", `{"again":1}`)},
-		{"twilio: the URL with its default port, signed without", twilioConfig, twilio("a", "h.example"), twilio("a", "h.example:443")},
-		{"twilio: signed with another secret", twilioConfig, twilio("a", "h.example"), twilio("b", "h.example")},
-	}
-	for _, tt := range same {
-		t.Run("same key: "+tt.name, func(t *testing.T) {
-			assert.Equal(t, key(tt.config, tt.first), key(tt.config, tt.again))
-		})
-	}
-
-	differs := []struct {
+	type pair struct {
 		name        string
 		one, other  *Config
 		first, then request
-	}{
-		{"a redelivery signed afresh", stripeConfig, stripeConfig, stripeBoth("{}"), stripeRequest("a", "1700000001", "{}")},
-		{"another body", githubConfig, githubConfig, githubSHA256("a", "{}"), githubSHA256("a", "{ }")},
-		{"another id, same body and timestamp", standardConfig, standardConfig, standardRequest("msg_1", nowTS, "{}"), standardRequest("msg_2", nowTS, "{}")},
-		{"header key: another id", standardByID, standardByID, standardRequest("msg_1", nowTS, "{}"), standardRequest("msg_2", nowTS, "{}")},
-		{"header key: another hmac id", hmacByID, hmacByID, hmacByIDRequest("d-1", "{}"), hmacByIDRequest("d-2", "{}")},
-		{"another scheme, same body", githubConfig, config(`{"scheme": "shopify", "secrets": [{"env": "A"}]}`),
-			githubSHA256("a", "{}"), newRequest("{}", "x-shopify-hmac-sha256", b64(mac(sha256.New, "a", "{}")))},
-		{"the same id as a header key and as part of the signed content", standardByID, standardConfig,
-			standardRequest("msg_1", nowTS, "{}"), standardRequest("msg_1", nowTS, "{}")},
+	}
+	same := []pair{
+		{"stripe: an exact replay", stripeAB, stripeAB, stripeBoth("{}"), stripeBoth("{}")},
+		{"stripe: signed with two secrets (rotation), replayed with the second signature alone", stripeAB, stripeAB,
+			stripeBoth("{}"), stripeRequest("b", nowTS, "{}")},
+		{"stripe: signed with two secrets, replayed with the first signature alone", stripeAB, stripeAB,
+			stripeBoth("{}"), stripeRequest("a", nowTS, "{}")},
+		{"stripe: its signatures listed in another order, among unknown entries", stripeAB, stripeAB,
+			stripeBoth("{}"), newRequest("{}", "stripe-signature", "v0=x,v1="+hexOf(mac(sha256.New, "b", nowTS, ".{}"))+",t="+nowTS)},
+		{"stripe: a secret appended to the list (rotation)", stripeA, stripeAB, stripeRequest("a", nowTS, "{}"), stripeRequest("a", nowTS, "{}")},
+		{"stripe: signed with the appended secret, after the first one was", stripeA, stripeAB,
+			stripeRequest("a", nowTS, "{}"), stripeRequest("b", nowTS, "{}")},
+
+		{"github: checked by X-Hub-Signature-256, replayed with X-Hub-Signature alone", githubA, githubA,
+			githubSHA256("a", "{}"), githubSHA1("a", "{}")},
+		{"github: signed with the second secret", githubAB, githubAB, githubSHA256("a", "{}"), githubSHA256("b", "{}")},
+		{"github: X-Hub-Signature-256 under the first secret, X-Hub-Signature under the second", githubAB, githubAB,
+			githubSHA256("a", "{}"), githubSHA1("b", "{}")},
+		{"github: X-Hub-Signature under either secret", githubAB, githubAB, githubSHA1("a", "{}"), githubSHA1("b", "{}")},
+
+		{"slack: signed with either secret", slackAB, slackAB, slackRequest("a", nowTS, "{}"), slackRequest("b", nowTS, "{}")},
+		{"shopify: signed with either secret", shopifyAB, shopifyAB, shopify("a", "{}"), shopify("b", "{}")},
+
+		{"standard: a v1 signature, replayed with a v1a one", standardW, standardW,
+			standardV1(whsecKey, "msg_1", nowTS, "{}"), standardV1a(edKey, "msg_1", nowTS, "{}")},
+		{"standard: standard headers, replayed with svix headers", standardW, standardW,
+			standardV1(whsecKey, "msg_1", nowTS, "{}"), svix(standardV1(whsecKey, "msg_1", nowTS, "{}"))},
+		{"standard: signed with either secret", standardWW2, standardWW2,
+			standardV1(whsecKey, "msg_1", nowTS, "{}"), standardV1(whsec2Key, "msg_1", nowTS, "{}")},
+		{"standard: v1 under the second secret, replayed with a v1a one", standardWW2, standardWW2,
+			standardV1(whsec2Key, "msg_1", nowTS, "{}"), standardV1a(edKey, "msg_1", nowTS, "{}")},
+		{"standard, public keys only: signed with either key", standardKeys, standardKeys,
+			standardV1a(edKey, "msg_1", nowTS, "{}"), standardV1a(edKey2, "msg_1", nowTS, "{}")},
+		{"standard, public keys only: replayed with svix headers", standardKeys, standardKeys,
+			standardV1a(edKey, "msg_1", nowTS, "{}"), svix(standardV1a(edKey, "msg_1", nowTS, "{}"))},
+		{"standard, header key: the same id with another body and timestamp", standardByID, standardByID,
+			standardV1(whsecKey, "msg_1", nowTS, "{}"), standardV1(whsecKey, "msg_1", "1700000060", `{"again":1}`)},
+		{"standard, header key: the same id from svix-id", standardByID, standardByID,
+			standardV1(whsecKey, "msg_1", nowTS, "{}"), svix(standardV1(whsecKey, "msg_1", nowTS, "{}"))},
+
+		{"twilio: JSON, the URL with its default port, signed without", twilioAB, twilioAB,
+			twilioJSON("a", "h.example", "{}"), twilioJSON("a", "h.example:443", "{}")},
+		{"twilio: JSON, signed with either secret", twilioAB, twilioAB, twilioJSON("a", "h.example", "{}"), twilioJSON("b", "h.example", "{}")},
+		{"twilio: form, signed without the default port, then with it", twilioAB, twilioAB,
+			twilioForm("a", "https://h.example/f", "h.example", "a=1", "a", "1"),
+			twilioForm("a", "https://h.example:443/f", "h.example", "a=1", "a", "1")},
+		{"twilio: form, the request with the default port, signed without it", twilioAB, twilioAB,
+			twilioForm("a", "https://h.example/f", "h.example", "a=1", "a", "1"),
+			twilioForm("a", "https://h.example/f", "h.example:443", "a=1", "a", "1")},
+		{"twilio: form, with either secret and either port form", twilioAB, twilioAB,
+			twilioForm("a", "https://h.example/f", "h.example", "a=1", "a", "1"),
+			twilioForm("b", "https://h.example:443/f", "h.example:443", "a=1", "a", "1")},
+		{"twilio: form, its parameters in another order", twilioAB, twilioAB,
+			twilioForm("a", "https://h.example/f", "h.example", "a=1&b=2", "a", "1", "b", "2"),
+			twilioForm("a", "https://h.example/f", "h.example", "b=2&a=1", "a", "1", "b", "2")},
+
+		{"hmac: signed with either secret", hmacAB, hmacAB,
+			hmacReq("a", "42", nowTS, "/in", "{}"), hmacReq("b", "42", nowTS, "/in", "{}")},
+		{"hmac, header key: the same id", hmacByID, hmacByID, hmacByIDRequest("d-1", "{}"), hmacByIDRequest("d-1", `{"again":1}`)},
+	}
+	for _, tt := range same {
+		t.Run("same key: "+tt.name, func(t *testing.T) {
+			assert.Equal(t, key(tt.one, tt.first), key(tt.other, tt.then))
+		})
+	}
+
+	differs := []pair{
+		{"stripe: a redelivery signed afresh", stripeAB, stripeAB, stripeBoth("{}"), stripeRequest("a", "1700000001", "{}")},
+		{"stripe: another body", stripeAB, stripeAB, stripeRequest("a", nowTS, "{}"), stripeRequest("a", nowTS, "{ }")},
+		{"stripe: the first secret replaced", stripeA, stripeCA, stripeRequest("a", nowTS, "{}"), stripeRequest("a", nowTS, "{}")},
+		{"stripe: the secrets reordered", stripeAB, stripeBA, stripeRequest("a", nowTS, "{}"), stripeRequest("a", nowTS, "{}")},
+
+		{"github: another body", githubA, githubA, githubSHA256("a", "{}"), githubSHA256("a", "{ }")},
+		{"github: another body, by X-Hub-Signature", githubA, githubA, githubSHA1("a", "{}"), githubSHA1("a", "{ }")},
+		{"github: the first secret replaced", githubA, githubCA, githubSHA256("a", "{}"), githubSHA256("a", "{}")},
+		{"github: the first secret replaced, by X-Hub-Signature", githubA, githubCA, githubSHA1("a", "{}"), githubSHA1("a", "{}")},
+
+		{"slack: another timestamp", slackAB, slackAB, slackRequest("a", nowTS, "{}"), slackRequest("a", "1700000001", "{}")},
+		{"slack: another body", slackAB, slackAB, slackRequest("a", nowTS, "{}"), slackRequest("a", nowTS, "{ }")},
+		{"slack: the secrets reordered", slackAB, slackBA, slackRequest("a", nowTS, "{}"), slackRequest("a", nowTS, "{}")},
+
+		{"shopify: another body", shopifyAB, shopifyAB, shopify("a", "{}"), shopify("a", "{ }")},
+		{"shopify: the secrets reordered", shopifyAB, shopifyBA, shopify("a", "{}"), shopify("a", "{}")},
+
+		{"standard: another id, same body and timestamp", standardW, standardW,
+			standardV1(whsecKey, "msg_1", nowTS, "{}"), standardV1(whsecKey, "msg_2", nowTS, "{}")},
+		{"standard: another timestamp", standardW, standardW,
+			standardV1(whsecKey, "msg_1", nowTS, "{}"), standardV1(whsecKey, "msg_1", "1700000001", "{}")},
+		{"standard: another body", standardW, standardW,
+			standardV1(whsecKey, "msg_1", nowTS, "{}"), standardV1(whsecKey, "msg_1", nowTS, "{ }")},
+		{"standard: another body, by v1a", standardW, standardW,
+			standardV1a(edKey, "msg_1", nowTS, "{}"), standardV1a(edKey, "msg_1", nowTS, "{ }")},
+		{"standard: the secrets reordered", standardWW2, standardW2W,
+			standardV1(whsecKey, "msg_1", nowTS, "{}"), standardV1(whsecKey, "msg_1", nowTS, "{}")},
+		{"standard: the secrets reordered, by v1a", standardWW2, standardW2W,
+			standardV1a(edKey, "msg_1", nowTS, "{}"), standardV1a(edKey, "msg_1", nowTS, "{}")},
+		{"standard, public keys only: another id", standardKeys, standardKeys,
+			standardV1a(edKey, "msg_1", nowTS, "{}"), standardV1a(edKey, "msg_2", nowTS, "{}")},
+		{"standard, public keys only: another timestamp", standardKeys, standardKeys,
+			standardV1a(edKey, "msg_1", nowTS, "{}"), standardV1a(edKey, "msg_1", "1700000001", "{}")},
+		{"standard, public keys only: another body", standardKeys, standardKeys,
+			standardV1a(edKey, "msg_1", nowTS, "{}"), standardV1a(edKey, "msg_1", nowTS, "{ }")},
+		{"standard, header key: another id", standardByID, standardByID,
+			standardV1(whsecKey, "msg_1", nowTS, "{}"), standardV1(whsecKey, "msg_2", nowTS, "{}")},
+		{"standard: the same id as a header key and as part of the signed content", standardByID, standardW,
+			standardV1(whsecKey, "msg_1", nowTS, "{}"), standardV1(whsecKey, "msg_1", nowTS, "{}")},
+
+		{"twilio: JSON, another body", twilioAB, twilioAB, twilioJSON("a", "h.example", "{}"), twilioJSON("a", "h.example", "{ }")},
+		{"twilio: form, another value", twilioAB, twilioAB,
+			twilioForm("a", "https://h.example/f", "h.example", "a=1", "a", "1"), twilioForm("a", "https://h.example/f", "h.example", "a=2", "a", "2")},
+		{"twilio: form, another host", twilioAB, twilioAB,
+			twilioForm("a", "https://h.example/f", "h.example", "a=1", "a", "1"), twilioForm("a", "https://i.example/f", "i.example", "a=1", "a", "1")},
+		{"twilio: the secrets reordered", twilioAB, twilioBA, twilioJSON("a", "h.example", "{}"), twilioJSON("a", "h.example", "{}")},
+
+		{"hmac: another id", hmacAB, hmacAB, hmacReq("a", "42", nowTS, "/in", "{}"), hmacReq("a", "43", nowTS, "/in", "{}")},
+		{"hmac: another timestamp", hmacAB, hmacAB, hmacReq("a", "42", nowTS, "/in", "{}"), hmacReq("a", "42", "1700000001", "/in", "{}")},
+		{"hmac: another path", hmacAB, hmacAB, hmacReq("a", "42", nowTS, "/in", "{}"), hmacReq("a", "42", nowTS, "/in?x", "{}")},
+		{"hmac: another body", hmacAB, hmacAB, hmacReq("a", "42", nowTS, "/in", "{}"), hmacReq("a", "42", nowTS, "/in", "{ }")},
+		{"hmac: the secrets reordered", hmacAB, hmacBA, hmacReq("a", "42", nowTS, "/in", "{}"), hmacReq("a", "42", nowTS, "/in", "{}")},
+		{"hmac, header key: another id", hmacByID, hmacByID, hmacByIDRequest("d-1", "{}"), hmacByIDRequest("d-2", "{}")},
+
+		{"another scheme, same body and secret", githubA, config(`{"scheme": "shopify", "secrets": [{"env": "A"}]}`),
+			githubSHA256("a", "{}"), shopify("a", "{}")},
 	}
 	for _, tt := range differs {
 		t.Run("new key: "+tt.name, func(t *testing.T) {
@@ -521,6 +663,84 @@ func TestReplayKey(t *testing.T) {
 		off := config(`{"scheme": "stripe", "secrets": [{"env": "A"}], "replay": {"enabled": false}}`)
 		assert.Equal(t, Verdict{Expires: now.Add(DefaultTolerance)}, off.Verify(stripeRequest("a", nowTS, "{}").delivery(), now))
 	})
+}
+
+// TestReplayKeyDerivation pins what the replay key is cut from: SHA-256
+// over the length-prefixed scheme, a mode byte, the length-prefixed signed
+// timestamp and id, and the first secret's HMAC of the signed content in
+// the scheme's algorithm (HMAC-SHA256 for GitHub's SHA-1 path too; a
+// plain SHA-256 without secrets); or, for a header key, over the scheme,
+// 'h' and the id.
+func TestReplayKeyDerivation(t *testing.T) {
+	env := map[string]string{"A": "a", "B": "b", "W": whsec, "W2": whsec2, "P": edPub}
+	const body = `{"n":1}`
+	twilioPath := "/t?bodySHA256=" + hexOf(sha256Of(body))
+	tests := []struct {
+		name   string
+		config string
+		given  request
+		want   [16]byte
+	}{
+		{"stripe, signed with the second secret", `{"scheme": "stripe", "secrets": [{"env": "A"}, {"env": "B"}]}`,
+			stripeRequest("b", nowTS, body),
+			signedKey("stripe", nowTS, "", mac(sha256.New, "a", nowTS, ".", body))},
+		{"github by X-Hub-Signature", `{"scheme": "github", "secrets": [{"env": "A"}, {"env": "B"}], "github": {"allow_sha1": true}}`,
+			newRequest(body, "x-hub-signature", "sha1="+hexOf(mac(sha1.New, "b", body))),
+			signedKey("github", "", "", mac(sha256.New, "a", body))},
+		{"slack", `{"scheme": "slack", "secrets": [{"env": "A"}]}`, slackRequest("a", nowTS, body),
+			signedKey("slack", nowTS, "", mac(sha256.New, "a", "v0:", nowTS, ":", body))},
+		{"shopify", `{"scheme": "shopify", "secrets": [{"env": "A"}]}`,
+			newRequest(body, "x-shopify-hmac-sha256", b64(mac(sha256.New, "a", body))),
+			signedKey("shopify", "", "", mac(sha256.New, "a", body))},
+		{"standard by v1a, with secrets", `{"scheme": "standard", "secrets": [{"env": "W2"}, {"env": "W"}], "public_keys": [{"env": "P"}]}`,
+			standardRequest("msg_1", nowTS, body).withHeader("webhook-signature", ed25519Signature("msg_1", nowTS, body)),
+			signedKey("standard", nowTS, "msg_1", mac(sha256.New, whsec2Key, "msg_1.", nowTS, ".", body))},
+		{"standard, public keys only", `{"scheme": "standard", "public_keys": [{"env": "P"}]}`,
+			standardRequest("msg_1", nowTS, body).withHeader("webhook-signature", ed25519Signature("msg_1", nowTS, body)),
+			signedKey("standard", nowTS, "msg_1", sha256Of("msg_1."+nowTS+"."+body))},
+		{"twilio JSON, the request with the default port", `{"scheme": "twilio", "secrets": [{"env": "A"}, {"env": "B"}]}`,
+			newRequest(body, ":authority", "h:443", ":path", twilioPath, "content-type", "application/json",
+				"x-twilio-signature", b64(mac(sha1.New, "b", "https://h:443"+twilioPath))),
+			signedKey("twilio", "", "", mac(sha1.New, "a", "https://h"+twilioPath))},
+		{"twilio form, signed with the default port", `{"scheme": "twilio", "secrets": [{"env": "A"}]}`,
+			newRequest("b=2&a=1", ":authority", "h", ":path", "/f", "content-type", "application/x-www-form-urlencoded",
+				"x-twilio-signature", b64(mac(sha1.New, "a", "https://h:443/f", "a", "1", "b", "2"))),
+			signedKey("twilio", "", "", mac(sha1.New, "a", "https://h/f", "a", "1", "b", "2"))},
+		{"hmac, sha512", `{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x-sig", "algorithm": "sha512",
+			"timestamp_header": "x-ts", "id_header": "x-id", "template": "{id}:{timestamp}:{body}"}}`,
+			newRequest(body, "x-id", "42", "x-ts", nowTS, "x-sig", hexOf(mac(sha512.New, "a", "42:", nowTS, ":", body))),
+			signedKey("hmac", nowTS, "42", mac(sha512.New, "a", "42:", nowTS, ":", body))},
+		{"standard, header key", `{"scheme": "standard", "secrets": [{"env": "W"}], "replay": {"key": "header:webhook-id"}}`,
+			standardRequest("msg_1", nowTS, body), idKey("standard", "msg_1")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := parseConfig(t, tt.config, env).Verify(tt.given.delivery(), now)
+			require.True(t, got.OK(), got.Reason)
+			assert.Equal(t, tt.want, got.ReplayKey)
+		})
+	}
+}
+
+// signedKey is the replay key of a delivery keyed on its signed content.
+func signedKey(scheme, ts, id string, digest []byte) [16]byte {
+	msg := framed(nil, scheme)
+	msg = append(msg, 's')
+	msg = framed(framed(msg, ts), id)
+	sum := sha256.Sum256(append(msg, digest...))
+	return [16]byte(sum[:16])
+}
+
+// idKey is the replay key of a delivery keyed on a signed id header.
+func idKey(scheme, id string) [16]byte {
+	msg := append(framed(nil, scheme), 'h')
+	sum := sha256.Sum256(framed(msg, id))
+	return [16]byte(sum[:16])
+}
+
+func framed(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
 }
 
 func TestSignatureHeaders(t *testing.T) {
