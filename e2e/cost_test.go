@@ -64,6 +64,8 @@ const (
 	// client's copy even on routes its routes list disables it on, which
 	// shows that it ran.
 	costMarker = "x-steadfast-webhook-verified"
+	// costSuiteMarker is the suite entry's own verified header.
+	costSuiteMarker = "x-cost-suite-verified"
 	// costFaultsZero injects nothing: the request passes through faults.
 	costFaultsZero = `"abort":{"percentage":0,"http_status":503},"delay":{"percentage":0,"fixed":"100ms"}`
 	// costSuiteVM is the vm_id of every entry from build/suite.wasm.
@@ -125,9 +127,11 @@ var (
 		name:  "envoy.filters.http.fault",
 		entry: func(testing.TB, []string) harness.HTTPFilter { return nativeFaultZero },
 	}
+	// Counted on the route, where the suite (whose faults stage counts under
+	// the same names) did not run.
 	costFaults = suiteFilter(harness.Wasm{Name: "cost.faults-0", RootID: "faults"},
 		func([]string) string { return "{" + costFaultsZero + "}" },
-		faultsCounted(""))
+		func(p costProbe) bool { return faultsCounted("")(p) && p.upstream.Header.Get(costSuiteMarker) != "" })
 	costFaultsNoLabel = suiteFilter(harness.Wasm{Name: "cost.faults-0-nolabel", RootID: "faults"},
 		func([]string) string { return "{" + costFaultsZero + `,"route_metrics":false}` },
 		faultsCounted("all"))
@@ -135,13 +139,19 @@ var (
 		func(routes []string) string {
 			return `{"scheme":"github","secrets":[{"env":"GITHUB_WEBHOOK_SECRET"}],"routes":` + disabledOn(routes) + `}`
 		},
-		func(p costProbe) bool { return p.upstream.Header.Get(costMarker) == "" })
+		func(p costProbe) bool {
+			return p.upstream.Header.Get(costMarker) == "" && p.upstream.Header.Get(costSuiteMarker) != ""
+		})
+	// The suite's webhookauth names a verified header of its own, which it
+	// removes from every request it sees: that shows it ran, where the
+	// faults counters of a route are shared with the faults entry.
 	costSuite = suiteFilter(harness.Wasm{Name: "cost.suite", RootID: "suite", AllowOnHeadersStopIteration: true},
 		func(routes []string) string {
 			return `{"faults":{` + costFaultsZero + `},` +
-				`"webhookauth":{"scheme":"github","secrets":[{"env":"GITHUB_WEBHOOK_SECRET"}],"routes":` + disabledOn(routes) + `}}`
+				`"webhookauth":{"scheme":"github","secrets":[{"env":"GITHUB_WEBHOOK_SECRET"}],"verified_header":"` + costSuiteMarker + `",` +
+				`"routes":` + disabledOn(routes) + `}}`
 		},
-		func(p costProbe) bool { return faultsCounted("")(p) && p.upstream.Header.Get(costMarker) == "" })
+		func(p costProbe) bool { return faultsCounted("")(p) && p.upstream.Header.Get(costSuiteMarker) == "" })
 )
 
 // suiteFilter is w, an entry of build/suite.wasm with its configuration
@@ -311,7 +321,7 @@ func TestCostPaired(t *testing.T) {
 func checkCostRoute(t *testing.T, envoy *harness.Envoy, up *harness.Upstream, row costRow, chain []*costFilter, url string) {
 	t.Helper()
 	probe := costProbe{route: row.name, before: envoy.Stats()}
-	resp := harness.Get(t, url, costMarker, "spoofed")
+	resp := harness.Get(t, url, costMarker, "spoofed", costSuiteMarker, "spoofed")
 	require.Equal(t, 200, resp.Status, "%s: the probe passes", url)
 	probe.upstream = up.Last()
 	probe.after = envoy.Stats()
