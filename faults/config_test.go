@@ -306,7 +306,7 @@ func TestResolveSecretsPerRoute(t *testing.T) {
 	}
 }
 
-// settings is what the glue reads from a Config besides Decide.
+// settings is what the stage reads from a Config besides Decide.
 type settings struct {
 	FaultHeader   string
 	HeaderControl bool

@@ -8,10 +8,11 @@
 // injects nothing, no allocation. Decide takes the request through a small
 // lazy interface, the time and a random source, and returns a Plan: what to
 // inject on the request path (abort, delay) and on the response path
-// (replace the answer, hold its headers). Parsing and deciding never call
-// the host; carrying out the plan (pausing, local replies, leases of
-// active faults in shared data, metrics, stripping headers) is the job of
-// the proxy-wasm glue in filter.go, the one file that does.
+// (replace the answer, hold its headers). The stage (stage.go) carries the
+// plan out as a stage of the request pipeline: it takes a lease of the
+// active faults in shared data, holds the request or response for a delay
+// (Stream.After and a Hold verdict), answers an abort (a Respond verdict),
+// counts, and strips headers; the pipeline makes the host calls.
 //
 // Faults are sampled per kind, either from the random source or, with
 // "sampling": "request_id", from a hash of the x-request-id header, so a
@@ -22,7 +23,7 @@
 // faults through the x-steadfast-fault-* headers; those replace the
 // configured request faults for that request only, and are still subject to
 // the match selector and the active windows. Without the token the headers
-// are ignored. Whenever any configuration enables header control, the glue
+// are ignored. Whenever any configuration enables header control, the stage
 // strips the control headers and every configured token header from every
 // request it sees, on every route (StrippedHeaders).
 package faults

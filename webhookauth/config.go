@@ -216,7 +216,7 @@ type HMACConfig struct {
 }
 
 // Settings are the effective values of a validated Config, defaults
-// applied; the glue reads them.
+// applied; the stage reads them.
 type Settings struct {
 	Scheme                string
 	Tolerance             time.Duration

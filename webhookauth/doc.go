@@ -6,11 +6,11 @@
 // Webhooks (Svix) and Twilio, and a generic HMAC scheme for everyone else.
 // Everything here is pure: a Verifier reads the request's headers
 // (Config.Begin), takes its body in the pieces it arrives in (Write) and
-// decides at a given time (Finish), so the proxy-wasm glue in filter.go
-// never copies a whole body into the VM unless the scheme needs it in one
-// piece; Verify does the same for a whole delivery at once. The replay
-// cache is a function from one encoded shard to the next, so the glue can
-// keep it in shared data where every worker sees it.
+// decides at a given time (Finish), so the stage (stage.go, a stage of the
+// request pipeline) never keeps a whole body in the VM unless the scheme
+// needs it in one piece; Verify does the same for a whole delivery at once.
+// The replay cache is a function from one encoded shard to the next, so the
+// stage can keep it in shared data where every worker sees it.
 //
 // Only the standard library's crypto is used, so the package builds for
 // wasip1. Every comparison of a signature is constant-time, every header is
