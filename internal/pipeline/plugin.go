@@ -16,11 +16,13 @@ type Plugin struct {
 	timers *Timers
 	now    func() time.Time
 	log    Logger
+	// countFailure counts a failure of stage i (steadfast_<filter>_stage_failures_total).
+	countFailure func(i int)
 }
 
 // newPlugin returns a plugin running stages, in order, on host.
 func newPlugin(host Host, log Logger, now func() time.Time, stages []Stage) *Plugin {
-	p := &Plugin{host: host, stages: stages, now: now, log: log}
+	p := &Plugin{host: host, stages: stages, now: now, log: log, countFailure: func(int) {}}
 	p.timers = NewTimers(now, host.SetTickPeriod, host.SetEffectiveContext)
 	return p
 }

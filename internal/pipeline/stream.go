@@ -218,6 +218,7 @@ func (s *Stream) canWait(i int, d direction) bool {
 func (s *Stream) fail(i int, err error) bool {
 	s.hold[i] = notHolding
 	s.cancelTimer(i)
+	s.p.countFailure(i)
 	stage := s.p.stages[i]
 	reply := stage.OnFailure()
 	if reply == nil {

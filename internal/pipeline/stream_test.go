@@ -180,7 +180,10 @@ func TestFailuresFollowTheStagePolicy(t *testing.T) {
 		t.Run(name+", fail open", func(t *testing.T) {
 			next := &script{}
 			c := newChain(t, &stage{name: "a", start: with(h)}, &stage{name: "b", start: with(next)})
+			var counted []int
+			c.p.countFailure = func(i int) { counted = append(counted, i) }
 			s := c.open(1)
+			defer func() { assert.Equal(t, []int{0}, counted, "the failure is counted for stage a") }()
 			assert.Equal(t, types.ActionContinue, s.OnHttpRequestHeaders(3, true))
 			assert.Empty(t, c.host.replies)
 			assert.Equal(t, []string{"request headers"}, next.events, "the rest of the chain runs")

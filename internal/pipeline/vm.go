@@ -160,9 +160,12 @@ func (st *starter) OnPluginStart(int) types.OnPluginStartStatus {
 	p.stages = stages
 	st.p = p
 	names := make([]string, len(stages))
+	failures := make([]Counter, len(stages))
 	for i, s := range stages {
 		names[i] = s.Name()
+		failures[i] = NewMetrics(s.Name()).Counter("stage_failures_total")
 	}
+	p.countFailure = func(i int) { failures[i].Increment(1) }
 	proxywasm.LogInfof("steadfast %s: started; stages: %s", rootID, strings.Join(names, ", "))
 	return types.OnPluginStartStatusOK
 }
