@@ -138,9 +138,9 @@ type TimeWindow struct {
 type bucket struct{ calls, fail, slow uint32 }
 
 // maxBucketCount bounds a bucket's counts so that each encodes in at most
-// three bytes; a bucket about to pass it halves its counts, which keeps
-// its rates.
-const maxBucketCount = 1<<21 - 1
+// two bytes (a full time window of MaxWindowBuckets in under 400); a
+// bucket about to pass it halves its counts, which keeps its rates.
+const maxBucketCount = 1<<14 - 1
 
 // NewTimeWindow returns an empty window of n buckets of width.
 func NewTimeWindow(n int, width time.Duration) *TimeWindow {
