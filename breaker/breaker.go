@@ -21,10 +21,7 @@ var stateNames = [...]string{"closed", "open", "half_open"}
 
 // String returns the state's name, as logs and metrics write it.
 func (s State) String() string {
-	if int(s) < len(stateNames) {
-		return stateNames[s]
-	}
-	return "unknown"
+	return nameOf(stateNames[:], s)
 }
 
 // Snapshot is one key's circuit, small enough to live in one shared-data
@@ -110,10 +107,7 @@ var verdictNames = [...]string{"allow", "probe", "reject", "would_reject"}
 
 // String returns the verdict's name, as metrics label it.
 func (v Verdict) String() string {
-	if int(v) < len(verdictNames) {
-		return verdictNames[v]
-	}
-	return "unknown"
+	return nameOf(verdictNames[:], v)
 }
 
 // Decision is what Allow decided for one call.

@@ -343,6 +343,19 @@ func (s *statusSet) add(r StatusRange) {
 	}
 }
 
+// statusSetOf is the set of the ranges given, or of defaults when given is
+// nil (absent; an empty list is no status).
+func statusSetOf(given, defaults []StatusRange) statusSet {
+	if given == nil {
+		given = defaults
+	}
+	var s statusSet
+	for _, r := range given {
+		s.add(r)
+	}
+	return s
+}
+
 func (s *statusSet) has(code int) bool {
 	return code >= 0 && code < 640 && s[code/64]&(1<<(code%64)) != 0
 }
@@ -436,14 +449,12 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if c.SlowCall != nil {
-		t := c.SlowCall.Threshold
-		if t == nil || *t == 0 {
-			return pipeline.Errorf("slow_call.threshold", "is required: a duration more than 0 such as \"2s\"")
+		if c.SlowCall.Threshold == nil {
+			return pipeline.Errorf("slow_call.threshold", "is required: a duration such as \"2s\"")
 		}
-		if err := atMostMaxDuration("slow_call.threshold", *t); err != nil {
+		if err := positiveDuration("slow_call.threshold", c.SlowCall.Threshold, &p.slow); err != nil {
 			return err
 		}
-		p.slow = t.Std()
 	}
 	if p.trip, p.window, err = c.Trip.prepare("trip", true); err != nil {
 		return err
@@ -501,13 +512,7 @@ func (f *FailureSpec) prepare(p *policy) error {
 	if f == nil {
 		f = &FailureSpec{}
 	}
-	statuses := f.Statuses
-	if statuses == nil {
-		statuses = DefaultFailureStatuses
-	}
-	for _, r := range statuses {
-		p.failStatus.add(r)
-	}
+	p.failStatus = statusSetOf(f.Statuses, DefaultFailureStatuses)
 	codes := f.GRPCStatuses
 	if codes == nil {
 		codes = DefaultGRPCStatuses
@@ -611,10 +616,11 @@ func (w *WindowSpec) prepare(path string) (windowShape, error) {
 		if w.Size != 0 {
 			return windowShape{}, pipeline.Errorf(pipeline.Join(path, "size"), "a time window takes duration and buckets, not size")
 		}
-		if w.Duration == nil || *w.Duration == 0 {
-			return windowShape{}, pipeline.Errorf(pipeline.Join(path, "duration"), "is required: a duration more than 0 such as \"60s\"")
+		if w.Duration == nil {
+			return windowShape{}, pipeline.Errorf(pipeline.Join(path, "duration"), "is required: a duration such as \"60s\"")
 		}
-		if err := atMostMaxDuration(pipeline.Join(path, "duration"), *w.Duration); err != nil {
+		var span time.Duration
+		if err := positiveDuration(pipeline.Join(path, "duration"), w.Duration, &span); err != nil {
 			return windowShape{}, err
 		}
 		buckets := 10
@@ -623,7 +629,7 @@ func (w *WindowSpec) prepare(path string) (windowShape, error) {
 				return windowShape{}, pipeline.Errorf(pipeline.Join(path, "buckets"), "must be between 1 and %d", MaxWindowBuckets)
 			}
 		}
-		width := w.Duration.Std() / time.Duration(buckets)
+		width := span / time.Duration(buckets)
 		if width < minBucketWidth {
 			return windowShape{}, pipeline.Errorf(pipeline.Join(path, "buckets"), "each bucket must span at least %v", minBucketWidth)
 		}
@@ -671,25 +677,15 @@ func (o *OpenSpec) prepare(p *policy) error {
 	}
 	p.openBase, p.openMax = DefaultOpenBase, DefaultOpenMax
 	p.multiplier, p.jitter = DefaultOpenMultiplier, DefaultOpenJitter
-	if o.Base != nil {
-		if *o.Base == 0 {
-			return pipeline.Errorf("open.base", "must be more than 0")
-		}
-		if err := atMostMaxDuration("open.base", *o.Base); err != nil {
-			return err
-		}
-		p.openBase = o.Base.Std()
-		if o.Max == nil {
-			p.openMax = max(p.openMax, p.openBase)
-		}
+	if err := positiveDuration("open.base", o.Base, &p.openBase); err != nil {
+		return err
 	}
-	if o.Max != nil {
-		if err := atMostMaxDuration("open.max", *o.Max); err != nil {
-			return err
-		}
-		if p.openMax = o.Max.Std(); p.openMax < p.openBase {
-			return pipeline.Errorf("open.max", "must be at least open.base (%v)", p.openBase)
-		}
+	p.openMax = max(p.openMax, p.openBase)
+	if err := positiveDuration("open.max", o.Max, &p.openMax); err != nil {
+		return err
+	}
+	if p.openMax < p.openBase {
+		return pipeline.Errorf("open.max", "must be at least open.base (%v)", p.openBase)
 	}
 	if m := o.Multiplier; m != nil {
 		if math.IsNaN(*m) || *m < 1 || *m > MaxMultiplier {
@@ -722,41 +718,17 @@ func (h *HalfOpenSpec) prepare(p *policy) error {
 			return pipeline.Errorf("half_open.successes", "must be between 1 and %d", MaxConsecutive)
 		}
 	}
-	if h.MaxWait != nil {
-		if *h.MaxWait == 0 {
-			return pipeline.Errorf("half_open.max_wait", "must be more than 0")
-		}
-		if err := atMostMaxDuration("half_open.max_wait", *h.MaxWait); err != nil {
-			return err
-		}
-		p.maxWait = h.MaxWait.Std()
-	}
-	return nil
+	return positiveDuration("half_open.max_wait", h.MaxWait, &p.maxWait)
 }
 
 func (s *ServerGuidedSpec) prepare(p *policy) error {
 	if s == nil {
 		s = &ServerGuidedSpec{}
 	}
-	statuses := s.Statuses
-	if statuses == nil {
-		statuses = DefaultGuidedStatuses
-	}
-	for _, r := range statuses {
-		p.guidedStatus.add(r)
-	}
+	p.guidedStatus = statusSetOf(s.Statuses, DefaultGuidedStatuses)
 	p.guidedMax = DefaultServerGuidedMax
-	if s.Max != nil {
-		if *s.Max == 0 {
-			return pipeline.Errorf("server_guided.max", "must be more than 0")
-		}
-		if err := atMostMaxDuration("server_guided.max", *s.Max); err != nil {
-			return err
-		}
-		p.guidedMax = s.Max.Std()
-	}
 	p.guided = s.Enabled
-	return nil
+	return positiveDuration("server_guided.max", s.Max, &p.guidedMax)
 }
 
 func (r *ReplySpec) prepare(path string) (Reply, error) {
@@ -796,10 +768,18 @@ func (r *ReplySpec) prepare(path string) (Reply, error) {
 	return out, nil
 }
 
-func atMostMaxDuration(path string, d pipeline.Duration) error {
-	if d.Std() > MaxDuration {
+// positiveDuration sets *dst to d when d is given, which must be more
+// than 0 and at most MaxDuration.
+func positiveDuration(path string, d *pipeline.Duration, dst *time.Duration) error {
+	switch {
+	case d == nil:
+		return nil
+	case *d == 0:
+		return pipeline.Errorf(path, "must be more than 0")
+	case d.Std() > MaxDuration:
 		return pipeline.Errorf(path, "must be at most %s", maxDurationText)
 	}
+	*dst = d.Std()
 	return nil
 }
 

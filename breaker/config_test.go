@@ -20,13 +20,7 @@ func parse(t *testing.T, data string) *Config {
 }
 
 // statuses is a statusSet holding ranges.
-func statuses(ranges ...StatusRange) statusSet {
-	var s statusSet
-	for _, r := range ranges {
-		s.add(r)
-	}
-	return s
-}
+func statuses(ranges ...StatusRange) statusSet { return statusSetOf(ranges, nil) }
 
 // defaultPolicy is what `{}` prepares.
 func defaultPolicy() policy {
@@ -61,6 +55,11 @@ func TestParseValid(t *testing.T) {
 				p.failStatus = statuses(StatusRange{502, 502}, StatusRange{503, 503}, StatusRange{520, 521})
 				p.failGRPC, p.connFailures = 1<<14|1<<8, false
 			},
+		},
+		{
+			name:  "empty lists mean no failure status at all",
+			given: `{"failure": {"statuses": [], "grpc_statuses": []}}`,
+			want:  func(p *policy) { p.failStatus, p.failGRPC = statusSet{}, 0 },
 		},
 		{
 			name: "failure rate over a count window",
@@ -167,7 +166,11 @@ func TestParseInvalid(t *testing.T) {
 		{"grpc number", `{"failure": {"grpc_statuses": [17]}}`, `failure.grpc_statuses[0]: must be a gRPC status from 0 to 16`},
 		{"header match twice", `{"failure": {"response_header": {"name": "x-a", "exact": "1", "present": true}}}`, "failure.response_header: give exactly one of exact, regex or present"},
 		{"header regex", `{"failure": {"response_header": {"name": "x-a", "regex": "("}}}`, "failure.response_header.regex: invalid regular expression: missing closing ): `(`"},
-		{"slow without threshold", `{"slow_call": {}}`, `slow_call.threshold: is required: a duration more than 0 such as "2s"`},
+		{"slow without threshold", `{"slow_call": {}}`, `slow_call.threshold: is required: a duration such as "2s"`},
+		{"slow threshold zero", `{"slow_call": {"threshold": "0s"}}`, "slow_call.threshold: must be more than 0"},
+		{"time window without duration", `{"trip": {"failure_rate": 50, "window": {"type": "time"}}}`, `trip.window.duration: is required: a duration such as "60s"`},
+		{"buckets too narrow", `{"trip": {"failure_rate": 50, "window": {"type": "time", "duration": "10ms", "buckets": 20}}}`, "trip.window.buckets: each bucket must span at least 1ms"},
+		{"open base zero", `{"open": {"base": "0s"}}`, "open.base: must be more than 0"},
 		{"slow rate without threshold", `{"trip": {"slow_call_rate": 50}}`, "slow_call.threshold: is required when a slow_call_rate is set"},
 		{"nothing trips", `{"trip": {"consecutive_failures": 0}}`, "trip: nothing would ever open the circuit: set consecutive_failures, failure_rate or slow_call_rate, or enable server_guided"},
 		{"consecutive too many", `{"trip": {"consecutive_failures": 1001}}`, "trip.consecutive_failures: must be between 0 (off) and 1000"},

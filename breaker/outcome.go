@@ -24,8 +24,13 @@ var outcomeNames = [...]string{"ignored", "success", "failure", "slow"}
 
 // String returns the outcome's name, as metrics label it.
 func (o Outcome) String() string {
-	if int(o) < len(outcomeNames) {
-		return outcomeNames[o]
+	return nameOf(outcomeNames[:], o)
+}
+
+// nameOf is names[v], or "unknown" past its end.
+func nameOf[T ~uint8](names []string, v T) string {
+	if int(v) < len(names) {
+		return names[v]
 	}
 	return "unknown"
 }
