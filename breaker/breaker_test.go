@@ -298,3 +298,52 @@ func TestAllowDoesNotModifyItsInput(t *testing.T) {
 	_, _ = c.Done(closed, Ticket{Kind: Call}, failed, t0, 0.5)
 	assert.Equal(t, Snapshot{Window: NewCountWindow(DefaultWindowSize)}, closed)
 }
+
+func TestKeyOf(t *testing.T) {
+	long := string(make([]byte, MaxKeyBytes+1))
+	tests := []struct {
+		name    string
+		config  string
+		header  string
+		present bool
+		want    string
+	}{
+		{"cluster by default", `{}`, "acme", true, "backend"},
+		{"route", `{"key": "route"}`, "acme", true, "api"},
+		{"tenant header", `{"key": "header:x-tenant"}`, "acme", true, "acme"},
+		{"no tenant header", `{"key": "header:x-tenant"}`, "", false, NoHeaderKey},
+		{"a tenant too long", `{"key": "header:x-tenant"}`, long, true, OverflowKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, parse(t, tt.config).KeyOf("backend", "api", tt.header, tt.present))
+		})
+	}
+}
+
+func TestProbeOutcomes(t *testing.T) {
+	tests := []struct {
+		name   string
+		config string
+		given  Result
+		want   Transition
+	}{
+		{"success closes", `{}`, ok, Transition{From: HalfOpen, To: Closed, Reason: "1 of 1 probes succeeded"}},
+		{"slow counts as a success without a slow-call trip", `{}`, slow, Transition{From: HalfOpen, To: Closed, Reason: "1 of 1 probes succeeded"}},
+		{"slow re-opens with a slow-call trip", `{"slow_call": {"threshold": "1s"}, "trip": {"slow_call_rate": 50}}`, slow,
+			Transition{From: HalfOpen, To: Open, Reason: "probe failed (slow)", OpenFor: time.Minute}},
+		{"failure re-opens for longer", `{}`, failed, Transition{From: HalfOpen, To: Open, Reason: "probe failed (failure)", OpenFor: time.Minute}},
+		{"pushback re-opens for the server's time", `{"server_guided": {"enabled": true}}`, Result{Outcome: Failure, Pushback: 5 * time.Second},
+			Transition{From: HalfOpen, To: Open, Reason: "probe: server asked to back off for 5s", OpenFor: 5 * time.Second}},
+		{"one success of two", `{"half_open": {"successes": 2}}`, ok, Transition{}},
+		{"ignored frees the slot only", `{}`, ignored, Transition{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := parse(t, tt.config)
+			s, probe, _ := c.Allow(opened(), sec(30), 0.5)
+			_, tr := c.Done(s, probe, tt.given, sec(31), 0.5)
+			assert.Equal(t, tt.want, tr)
+		})
+	}
+}
