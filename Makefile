@@ -10,7 +10,7 @@ VENV          := $(TOOLS)/venv
 ENVOY_BIN     ?= $(CURDIR)/$(VENV)/bin/envoy
 export ENVOY_BIN
 
-FILTERS   := faults webhookauth suite
+FILTERS   := faults webhookauth breaker suite
 MODULES   := $(addprefix build/,$(addsuffix .wasm,$(FILTERS)) minimal.wasm)
 WASM_ENV  := GOOS=wasip1 GOARCH=wasm
 FUZZTIME  ?= 5s
@@ -75,7 +75,7 @@ run: build envoy ## start the suite in Envoy with a demo upstream and print what
 check: ## gofmt, go vet (host and wasip1), go mod tidy: fail on any diff
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 	$(GO) vet ./...
-	$(WASM_ENV) $(GO) vet ./internal/... ./faults/... ./webhookauth/... ./plugins/faults ./plugins/webhookauth ./plugins/suite
+	$(WASM_ENV) $(GO) vet ./internal/... ./faults/... ./webhookauth/... ./breaker/... ./plugins/faults ./plugins/webhookauth ./plugins/breaker ./plugins/suite
 	@cp go.mod build/go.mod.bak 2>/dev/null || { mkdir -p build && cp go.mod build/go.mod.bak; }; cp go.sum build/go.sum.bak
 	$(GO) mod tidy
 	@if ! cmp -s go.mod build/go.mod.bak || ! cmp -s go.sum build/go.sum.bak; then \

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"github.com/steadfast-proxy/steadfast/breaker"
 	"github.com/steadfast-proxy/steadfast/faults"
 	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 	"github.com/steadfast-proxy/steadfast/webhookauth"
@@ -13,4 +14,4 @@ import (
 
 func main() {}
 
-func init() { pipeline.RegisterSuite(webhookauth.Filter, faults.Filter) }
+func init() { pipeline.RegisterSuite(webhookauth.Filter, faults.Filter, breaker.Filter) }
