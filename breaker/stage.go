@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"strconv"
@@ -59,6 +60,7 @@ type stage struct {
 // keyMetrics are one circuit's metrics, defined on first use.
 type keyMetrics struct {
 	state                             pipeline.Gauge
+	lastState                         State // as this VM last saw it: the gauge is set on a change
 	allowed, probes, rejected, wouldR pipeline.Counter
 	outcomes                          [4]pipeline.Counter // by Outcome
 	contention                        pipeline.Counter
@@ -170,10 +172,14 @@ func (st *stage) update(key string, change func(Snapshot) (Snapshot, bool), m *k
 			return nil, pipeline.ErrUnchanged
 		}
 		buf = Encode(buf[:0], next)
+		if bytes.Equal(buf, cur) {
+			return nil, pipeline.ErrUnchanged // a success on a healthy circuit: nothing to write
+		}
 		return buf, nil
 	})
-	if err == nil {
+	if err == nil && state != m.lastState {
 		pipeline.SetGauge(m.state, uint64(state))
+		m.lastState = state
 	}
 	return err
 }
@@ -292,14 +298,19 @@ func (h *handler) ResponseHeaders(s *pipeline.Stream) pipeline.Verdict {
 		r.RetryAfter, _ = s.ResponseHeader("retry-after")
 		r.RateLimitReset, _ = s.ResponseHeader("ratelimit-reset")
 	}
-	details, _ := s.Property(propertyCodeDetails)
+	// Envoy's own answers (no healthy upstream, a reset, a timeout) are
+	// errors: a success is the upstream's, and its details need no reading.
+	var details []byte
+	if r.Status >= 400 || r.Status == 0 {
+		details, _ = s.Property(propertyCodeDetails)
+	}
 	if len(details) > 0 && string(details) != "via_upstream" {
 		flags, _ := s.Property(propertyResponseFlags)
 		r.NotReached, r.Reset = upstreamFailure(string(details), flags)
 		r.LocalReply = !r.NotReached && !r.Reset
 	}
 	h.resp = r
-	if s.IsGRPC() && !r.HasGRPCStatus && !r.NotReached && !r.Reset && !r.LocalReply {
+	if r.Status == 200 && !r.HasGRPCStatus && s.IsGRPC() {
 		h.pending = true // trailers-only answers carry grpc-status in the headers
 		return pipeline.Continue
 	}

@@ -146,3 +146,18 @@ func TestStageBadConfigFailsPluginStart(t *testing.T) {
 		assert.Contains(t, logs[0], plugintest.InvalidConfig(mode, RootID, "trip.consecutive_failures"))
 	})
 }
+
+// BenchmarkRequestPath is one whole request through a closed circuit: the
+// shared state read at the request, and the outcome written at the answer.
+func BenchmarkRequestPath(b *testing.B) {
+	f := testFilter(time.Now)
+	for _, mode := range []plugintest.Mode{plugintest.Native, plugintest.Wasm} {
+		b.Run(string(mode), func(b *testing.B) {
+			h := plugintest.Start(b, f, mode, `{"trip": {"consecutive_failures": 5}}`, cluster("app"))
+			b.ReportAllocs()
+			for b.Loop() {
+				exchange(h, "200")
+			}
+		})
+	}
+}

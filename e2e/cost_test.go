@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -58,7 +59,7 @@ const (
 	costSettle = 50 * time.Millisecond
 	// costServed and costOpened prove that Envoy answered each batch in
 	// full over the same connections.
-	costServed = "http.ingress_main.downstream_rq_2xx"
+	costServed = "http.ingress_main.downstream_rq_%dxx"
 	costOpened = "http.ingress_main.downstream_cx_total"
 	// costMarker is webhookauth's verified header: the filter removes a
 	// client's copy even on routes its routes list disables it on, which
@@ -81,7 +82,12 @@ type costRow struct {
 	// filters run on the row's route, in chain order. Rows may share an
 	// entry: the chain holds each once.
 	filters []*costFilter
+	// status is what every request of the row is answered; 0 means 200.
+	status int
 }
+
+// want is the status every request of the row is answered with.
+func (r costRow) want() int { return cmp.Or(r.status, 200) }
 
 // costFilter is one entry of the filter chain.
 type costFilter struct {
@@ -113,6 +119,8 @@ var costRows = []costRow{
 		about:   "the same two filters as stages of one `suite` instance, one pass",
 		filters: []*costFilter{costSuite},
 	},
+	{name: "breaker-closed", about: "breaker, circuit closed: every request passes and is counted", filters: []*costFilter{costBreaker}},
+	{name: "breaker-open", about: "breaker, circuit open: every request is answered 503 without the upstream", filters: []*costFilter{costBreakerOpen}, status: 503},
 }
 
 var (
@@ -141,6 +149,17 @@ var (
 		},
 		func(p costProbe) bool {
 			return p.upstream.Header.Get(costMarker) == "" && p.upstream.Header.Get(costSuiteMarker) != ""
+		})
+	// The breaker rows key their circuits apart: by route, and by cluster.
+	costBreaker = suiteFilter(harness.Wasm{Name: "cost.breaker", RootID: "breaker"},
+		func([]string) string { return `{"key":"route","trip":{"consecutive_failures":5}}` },
+		func(p costProbe) bool {
+			return counted(p, "wasmcustom.steadfast_breaker_requests_total.key."+p.route+".verdict.allowed")
+		})
+	costBreakerOpen = suiteFilter(harness.Wasm{Name: "cost.breaker-open", RootID: "breaker"},
+		func([]string) string { return `{"mode":"forced_open"}` },
+		func(p costProbe) bool {
+			return counted(p, "wasmcustom.steadfast_breaker_requests_total.key.upstream.verdict.rejected")
 		})
 	// The suite's webhookauth names a verified header of its own, which it
 	// removes from every request it sees: that shows it ran, where the
@@ -189,6 +208,9 @@ func faultsCounted(label string) func(costProbe) bool {
 		return p.after[name] > p.before[name]
 	}
 }
+
+// counted reports whether the probe added to the counter name.
+func counted(p costProbe, name string) bool { return p.after[name] > p.before[name] }
 
 // costProbe is one GET sent to a route, carrying a spoofed verified marker,
 // as the upstream received it, with Envoy's stats around it.
@@ -280,7 +302,7 @@ func TestCostPaired(t *testing.T) {
 	}
 	clients := openCostClients(t, envoy, url(p.rows[0]), benchConnections)
 	for _, row := range p.rows {
-		clients.batch(t, url(row), p.requests) // warm-up, not measured
+		clients.batch(t, url(row), p.requests, row.want()) // warm-up, not measured
 	}
 	split := workerSplit(envoy.Stats())
 	t.Logf("%d connections, per worker %s", len(clients), split)
@@ -295,7 +317,7 @@ func TestCostPaired(t *testing.T) {
 		order := rand.Perm(len(p.rows))
 		var line []string
 		for _, i := range order {
-			cpu[i][round] = costBatch(t, envoy, clients, url(p.rows[i]), p.requests)
+			cpu[i][round] = costBatch(t, envoy, clients, url(p.rows[i]), p.requests, p.rows[i].want())
 			line = append(line, fmt.Sprintf("%s %.1f", p.rows[i].name, cpu[i][round]))
 		}
 		t.Logf("round %d (µs/req, in the order sent): %s", round+1, strings.Join(line, ", "))
@@ -321,9 +343,14 @@ func TestCostPaired(t *testing.T) {
 func checkCostRoute(t *testing.T, envoy *harness.Envoy, up *harness.Upstream, row costRow, chain []*costFilter, url string) {
 	t.Helper()
 	probe := costProbe{route: row.name, before: envoy.Stats()}
+	before := up.Count()
 	resp := harness.Get(t, url, costMarker, "spoofed", costSuiteMarker, "spoofed")
-	require.Equal(t, 200, resp.Status, "%s: the probe passes", url)
-	probe.upstream = up.Last()
+	require.Equal(t, row.want(), resp.Status, "%s: the probe's answer", url)
+	if up.Count() > before {
+		probe.upstream = up.Last()
+	} else {
+		probe.upstream = harness.Request{Header: http.Header{costMarker: {"spoofed"}, costSuiteMarker: {"spoofed"}}}
+	}
 	probe.after = envoy.Stats()
 	for _, f := range chain {
 		if f.ran == nil {
@@ -335,20 +362,21 @@ func checkCostRoute(t *testing.T, envoy *harness.Envoy, up *harness.Upstream, ro
 }
 
 // costBatch sends one closed-loop batch to url and returns Envoy's CPU
-// time per request, µs. Every answer is a 200, Envoy counted exactly the
+// time per request, µs. Every answer is want, Envoy counted exactly the
 // batch, and no connection was opened: the batch ran over the clients'.
-func costBatch(t *testing.T, envoy *harness.Envoy, clients costClients, url string, requests int) float64 {
+func costBatch(t *testing.T, envoy *harness.Envoy, clients costClients, url string, requests, want int) float64 {
 	t.Helper()
+	served := fmt.Sprintf(costServed, want/100)
 	stats := envoy.Stats()
 	before, err := threadsCPU(envoy.PID())
 	require.NoError(t, err)
-	n := clients.batch(t, url, requests)
+	n := clients.batch(t, url, requests, want)
 	time.Sleep(costSettle)
 	after, err := threadsCPU(envoy.PID())
 	require.NoError(t, err)
-	require.Equal(t, requests, n, "%s: 200 answers in the batch", url)
+	require.Equal(t, requests, n, "%s: %d answers in the batch", url, want)
 	now := envoy.Stats()
-	require.Equal(t, uint64(requests), now[costServed]-stats[costServed], "%s: 2xx answers Envoy counted for the batch", url)
+	require.Equal(t, uint64(requests), now[served]-stats[served], "%s: %dxx answers Envoy counted for the batch", url, want/100)
 	require.Equal(t, stats[costOpened], now[costOpened], "%s: connections opened during the batch", url)
 	return float64((after - before).Nanoseconds()) / 1e3 / float64(n)
 }
