@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -84,7 +85,7 @@ func run(ctx context.Context, o options, out io.Writer, ready func()) error {
 	if err != nil {
 		return fmt.Errorf("demo upstream: %w", err)
 	}
-	upstream := &http.Server{Handler: harness.Echo(), ReadHeaderTimeout: 5 * time.Second}
+	upstream := &http.Server{Handler: demoUpstream(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = upstream.Serve(ln) }()
 	defer upstream.Close()
 
@@ -123,6 +124,43 @@ func run(ctx context.Context, o options, out io.Writer, ready func()) error {
 		<-exited
 	}
 	return nil
+}
+
+// How /unstable behaves: down for outageFor from the first request that
+// finds it neither down nor in its healthy spell, then up for healthyFor.
+const (
+	outageFor  = 4 * time.Second
+	healthyFor = 30 * time.Second
+)
+
+// demoUpstream is Echo, except on /unstable: an upstream that goes through
+// outages, for the breaker to open on.
+func demoUpstream() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", harness.Echo())
+	mux.Handle("/unstable", &unstable{})
+	return mux
+}
+
+// unstable answers 503 during an outage and 200 otherwise.
+type unstable struct {
+	mu                      sync.Mutex
+	downUntil, healthyUntil time.Time
+}
+
+func (u *unstable) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	now := time.Now()
+	u.mu.Lock()
+	if !now.Before(u.healthyUntil) {
+		u.downUntil, u.healthyUntil = now.Add(outageFor), now.Add(outageFor+healthyFor)
+	}
+	down := now.Before(u.downUntil)
+	u.mu.Unlock()
+	if down {
+		http.Error(w, "demo upstream: outage", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = io.WriteString(w, "demo upstream: up\n")
 }
 
 // demoConfig writes envoy/demo.yaml with the chosen ports to a temporary
@@ -193,6 +231,10 @@ Try:
   for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%%{http_code} ' %[1]s/flaky; done; echo
   # faults: a log-normal delay, median 200ms, p99 1s
   curl -s -o /dev/null -w '%%{time_total}s\n' %[1]s/slow
+  # breaker: /unstable has a %[7]v outage from its first request, then %[8]v up;
+  # after 3 failures the circuit opens for 5s (503 with retry-after, the
+  # upstream spared), then one probe finds it up and closes the circuit
+  for i in $(seq 1 30); do curl -s -o /dev/null -w '%%{http_code} ' %[1]s/unstable; sleep 0.25; done; echo
   # faults on demand, guarded by a token
   curl -i -H 'x-steadfast-fault-token: %[4]s' -H 'x-steadfast-fault-abort: 418' %[1]s/chaos
   # webhookauth: a GitHub delivery signed with the demo secret passes (run it
@@ -204,5 +246,5 @@ Try:
   curl -s http://127.0.0.1:%[2]d/stats/prometheus | grep '^steadfast_'
 
 Access log lines appear below. Ctrl-C stops Envoy and the upstream.
-`, base, o.admin, o.upstream, envOr("DEMO_FAULT_TOKEN", demoFaultToken), sig, body)
+`, base, o.admin, o.upstream, envOr("DEMO_FAULT_TOKEN", demoFaultToken), sig, body, outageFor, healthyFor)
 }

@@ -138,14 +138,27 @@ func TestDemoServesWhatItPrints(t *testing.T) {
 	status, _ = do("POST", "/webhooks/github", body+" ", "x-hub-signature-256", sig)
 	assert.Equal(t, 401, status, "tampered body")
 
+	// /unstable starts an outage: three 503s from the upstream open the
+	// circuit, and the breaker answers the fourth itself.
+	for i := range 3 {
+		status, h := do("GET", "/unstable", "")
+		assert.Equal(t, 503, status, "call %d during the outage", i+1)
+		assert.Empty(t, h.Get("retry-after"), "call %d is the upstream's answer", i+1)
+	}
+	status, h := do("GET", "/unstable", "")
+	assert.Equal(t, 503, status, "the circuit is open")
+	assert.Contains(t, []string{"4", "5"}, h.Get("retry-after"), "the breaker's answer, open for 5s")
+
 	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/stats/prometheus", o.admin))
 	require.NoError(t, err)
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.Contains(t, string(metrics), `steadfast_faults_aborts_injected_total{route="flaky",kind="request"}`)
 	assert.Contains(t, string(metrics), `steadfast_webhookauth_requests_total{`)
+	assert.Contains(t, string(metrics), `steadfast_breaker_transitions_total{key="unstable",from="closed",to="open"} 1`)
 
 	var tried bytes.Buffer
 	printTryLines(&tried, o)
 	assert.Contains(t, tried.String(), sig, "the printed curl line carries a valid signature")
+	assert.Contains(t, tried.String(), "/unstable")
 }
