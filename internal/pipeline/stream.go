@@ -173,6 +173,10 @@ func (s *Stream) begin(i int) {
 	s.handlers[i] = h
 	if h != nil {
 		s.wants[i] = h.Wants()
+		// Whether the request is gRPC is read now, on the request path:
+		// Envoy no longer hands out request headers on the response path,
+		// where a stage may need it (a reply, a status in trailers).
+		s.IsGRPC()
 	}
 }
 

@@ -501,6 +501,23 @@ func TestGRPCRequestsGetAGRPCStatus(t *testing.T) {
 	}
 }
 
+// Envoy hands out request headers on the request path only: whether the
+// request is gRPC is read there for every stage that takes part, so a
+// reply or a status read on the response path still knows.
+func TestGRPCIsKnownOnTheResponsePath(t *testing.T) {
+	var grpc bool
+	c := newChain(t, &stage{name: "a", start: with(&script{onResp: func(s *Stream) Verdict {
+		grpc = s.IsGRPC()
+		return Respond(&Reply{Status: 503})
+	}})})
+	s := c.open(1, [2]string{"content-type", "application/grpc"})
+	s.OnHttpRequestHeaders(1, true)
+	c.host.headers[1] = nil // the response path: no request headers any more
+	s.OnHttpResponseHeaders(1, false)
+	assert.True(t, grpc)
+	assert.Equal(t, []int{1014}, c.host.replies[1], "UNAVAILABLE, as a gRPC answer")
+}
+
 func TestTheViewAsksTheHostOnce(t *testing.T) {
 	reads := 0
 	c := newChain(t,
