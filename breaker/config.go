@@ -744,27 +744,10 @@ func (r *ReplySpec) prepare(path string) (Reply, error) {
 	if r.Body != nil {
 		out.Body = *r.Body
 	}
-	names := make([]string, 0, len(r.Headers))
-	for name := range r.Headers {
-		names = append(names, name)
+	var err error
+	if out.Headers, err = pipeline.ReplyHeaders(pipeline.Join(path, "headers"), r.Headers); err != nil {
+		return Reply{}, err
 	}
-	slices.Sort(names)
-	for _, name := range names {
-		at := pipeline.Key(pipeline.Join(path, "headers"), name)
-		lower := strings.ToLower(name)
-		switch {
-		case strings.HasPrefix(name, ":"):
-			return Reply{}, pipeline.Errorf(at, "pseudo-headers cannot be set")
-		case !pipeline.IsToken(lower):
-			return Reply{}, pipeline.Errorf(at, "%q is not a valid header name", name)
-		case strings.ContainsAny(r.Headers[name], "\r\n\x00"):
-			return Reply{}, pipeline.Errorf(at, "the value must not contain line breaks or NUL")
-		case slices.ContainsFunc(out.Headers, func(h [2]string) bool { return h[0] == lower }):
-			return Reply{}, pipeline.Errorf(at, "given twice, in different cases")
-		}
-		out.Headers = append(out.Headers, [2]string{lower, r.Headers[name]})
-	}
-	slices.SortFunc(out.Headers, func(x, y [2]string) int { return strings.Compare(x[0], y[0]) })
 	return out, nil
 }
 

@@ -280,27 +280,10 @@ func (a *AbortFault) prepare(path string) (*Abort, pipeline.Percent, error) {
 	if a.Body != nil {
 		out.Body = *a.Body
 	}
-	names := make([]string, 0, len(a.Headers))
-	for name := range a.Headers {
-		names = append(names, name)
+	var err error
+	if out.Headers, err = pipeline.ReplyHeaders(pipeline.Join(path, "headers"), a.Headers); err != nil {
+		return nil, 0, err
 	}
-	slices.Sort(names)
-	for _, name := range names {
-		at := pipeline.Key(pipeline.Join(path, "headers"), name)
-		lower := strings.ToLower(name)
-		switch {
-		case strings.HasPrefix(name, ":"):
-			return nil, 0, pipeline.Errorf(at, "pseudo-headers cannot be set")
-		case !pipeline.IsToken(lower):
-			return nil, 0, pipeline.Errorf(at, "%q is not a valid header name", name)
-		case strings.ContainsAny(a.Headers[name], "\r\n\x00"):
-			return nil, 0, pipeline.Errorf(at, "the value must not contain line breaks or NUL")
-		case slices.ContainsFunc(out.Headers, func(h [2]string) bool { return h[0] == lower }):
-			return nil, 0, pipeline.Errorf(at, "given twice, in different cases")
-		}
-		out.Headers = append(out.Headers, [2]string{lower, a.Headers[name]})
-	}
-	slices.SortFunc(out.Headers, func(x, y [2]string) int { return strings.Compare(x[0], y[0]) })
 	return out, *a.Percentage, nil
 }
 

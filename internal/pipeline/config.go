@@ -340,3 +340,37 @@ func IsToken(s string) bool {
 	}
 	return true
 }
+
+// ReplyHeaders checks the headers of a configured local reply, given at
+// path as a JSON object of names and values, and returns them with
+// lower-case names, sorted by name. Pseudo-headers, names that are no HTTP
+// token, values with line breaks or NUL, and a name given twice in
+// different cases are errors naming the header's path.
+func ReplyHeaders(path string, headers map[string]string) ([][2]string, error) {
+	names := make([]string, 0, len(headers))
+	for name := range headers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var out [][2]string
+	for _, name := range names {
+		at := Key(path, name)
+		lower := strings.ToLower(name)
+		switch {
+		case strings.HasPrefix(name, ":"):
+			return nil, Errorf(at, "pseudo-headers cannot be set")
+		case !IsToken(lower):
+			return nil, Errorf(at, "%q is not a valid header name", name)
+		case strings.ContainsAny(headers[name], "\r\n\x00"):
+			return nil, Errorf(at, "the value must not contain line breaks or NUL")
+		}
+		for _, h := range out {
+			if h[0] == lower {
+				return nil, Errorf(at, "given twice, in different cases")
+			}
+		}
+		out = append(out, [2]string{lower, headers[name]})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out, nil
+}
