@@ -161,3 +161,17 @@ func BenchmarkRequestPath(b *testing.B) {
 		})
 	}
 }
+
+// A success resets the failures in a row: it is skipped only while the
+// circuit is quiet (no failure in a row), where it would change nothing.
+func TestStageASuccessBetweenFailuresResetsTheCount(t *testing.T) {
+	clock := time.Unix(1700000000, 0)
+	f := testFilter(func() time.Time { return clock })
+	plugintest.Run(t, f, func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, f, mode, `{"trip": {"consecutive_failures": 3}}`, cluster("app"))
+		for i, status := range []string{"200", "500", "500", "200", "500", "500", "200"} {
+			require.Nil(t, exchange(h, status), "call %d (%s) reaches the upstream", i, status)
+		}
+		assert.Nil(t, exchange(h, "200"), "never 3 failures in a row: still closed")
+	})
+}
