@@ -83,14 +83,6 @@ func (t *Timers) schedule(key timerKey, at time.Time, period time.Duration, fn f
 // Cancel drops the pending deadline of a stream's slot, if any.
 func (t *Timers) Cancel(stream, slot uint32) { t.drop(timerKey{stream: stream, slot: slot}) }
 
-// CancelStream drops every pending deadline of a stream; slots lists the
-// slots it may have used.
-func (t *Timers) CancelStream(stream uint32, slots uint32) {
-	for slot := range slots {
-		t.Cancel(stream, slot)
-	}
-}
-
 func (t *Timers) drop(key timerKey) {
 	d, ok := t.byKey[key]
 	if !ok {
