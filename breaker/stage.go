@@ -55,10 +55,15 @@ type stage struct {
 	// refused past max_keys (false).
 	admitted map[string]bool
 	metrics  map[string]*keyMetrics
+	// buf holds the snapshot being written: the proxy copies it, so one
+	// buffer serves every update of the VM.
+	buf []byte
 }
 
-// keyMetrics are one circuit's metrics, defined on first use.
+// keyMetrics are one circuit's shared-data key and metrics, made on first
+// use.
 type keyMetrics struct {
+	stateKey                          string // stateKeyPrefix and the circuit key
 	state                             pipeline.Gauge
 	lastState                         State // as this VM last saw it: the gauge is set on a change
 	allowed, probes, rejected, wouldR pipeline.Counter
@@ -99,7 +104,7 @@ func (st *stage) Start(s *pipeline.Stream) pipeline.Handler {
 		ticket   Ticket
 		decision Decision
 	)
-	err := st.update(key, func(snap Snapshot) (Snapshot, bool) {
+	err := st.update(func(snap Snapshot) (Snapshot, bool) {
 		next, t, d := cfg.Allow(snap, now, st.env.Rand())
 		ticket, decision = t, d
 		return next, d.Changed
@@ -161,21 +166,20 @@ func (st *stage) circuitKey(s *pipeline.Stream, cfg *Config) string {
 // update applies change to the circuit's snapshot in shared data with a
 // bounded compare-and-swap loop; change reports whether there is anything
 // to write. The state gauge follows what was read or written.
-func (st *stage) update(key string, change func(Snapshot) (Snapshot, bool), m *keyMetrics) error {
-	var buf []byte
+func (st *stage) update(change func(Snapshot) (Snapshot, bool), m *keyMetrics) error {
 	var state State
-	err := pipeline.Update(st.env.Shared, stateKeyPrefix+key, func(cur []byte) ([]byte, error) {
+	err := pipeline.Update(st.env.Shared, m.stateKey, func(cur []byte) ([]byte, error) {
 		snap, _ := Decode(cur) // a value that does not decode is a fresh circuit (fails open)
 		next, write := change(snap)
 		state = next.State
 		if !write {
 			return nil, pipeline.ErrUnchanged
 		}
-		buf = Encode(buf[:0], next)
-		if bytes.Equal(buf, cur) {
+		st.buf = Encode(st.buf[:0], next)
+		if bytes.Equal(st.buf, cur) {
 			return nil, pipeline.ErrUnchanged // a success on a healthy circuit: nothing to write
 		}
-		return buf, nil
+		return st.buf, nil
 	})
 	if err == nil && state != m.lastState {
 		pipeline.SetGauge(m.state, uint64(state))
@@ -222,6 +226,7 @@ func (st *stage) metricsOf(key string) *keyMetrics {
 	}
 	mt := st.env.Metrics
 	m := &keyMetrics{
+		stateKey:    stateKeyPrefix + key,
 		state:       mt.Gauge("state", "key", key),
 		allowed:     mt.Counter("requests_total", "key", key, "verdict", "allowed"),
 		probes:      mt.Counter("requests_total", "key", key, "verdict", "probe"),
@@ -345,7 +350,7 @@ func (h *handler) finish(now time.Time) {
 	result := h.cfg.Classify(h.resp, now)
 	h.m.outcomes[result.Outcome].Increment(1)
 	var tr Transition
-	err := h.st.update(h.key, func(snap Snapshot) (Snapshot, bool) {
+	err := h.st.update(func(snap Snapshot) (Snapshot, bool) {
 		next, t := h.cfg.Done(snap, h.ticket, result, now, h.st.env.Rand())
 		tr = t
 		return next, true

@@ -119,6 +119,9 @@ func (st *stage) decide(s *pipeline.Stream) *handler {
 	}
 	m := st.routeMetrics(route)
 	m.requests.Increment(1)
+	if !cfg.live {
+		return nil // nothing to inject: Decide would not look at the request, nor the clock
+	}
 	now := st.env.Now()
 	plan := cfg.Decide(request{s}, now, st.env.Rand)
 	if plan.TokenRejected {

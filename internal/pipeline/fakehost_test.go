@@ -26,6 +26,7 @@ type fakeHost struct {
 	callouts []*fakeCallout
 	answer   *fakeCallout // the callout whose answer is being read
 	removed  []string
+	reads    map[string]int // request header and property reads, by name
 }
 
 type fakeCallout struct {
@@ -45,10 +46,12 @@ func newFakeHost() *fakeHost {
 		props:   map[string]string{},
 		replies: map[uint32][]int{},
 		resumes: map[string]int{},
+		reads:   map[string]int{},
 	}
 }
 
 func (h *fakeHost) RequestHeader(name string) (string, bool) {
+	h.reads[name]++
 	for _, kv := range h.headers[h.current] {
 		if kv[0] == name {
 			return kv[1], true
@@ -112,6 +115,7 @@ func (h *fakeHost) SendResponse(status int, _ [][2]string, _ []byte, grpc int32)
 }
 
 func (h *fakeHost) Property(path []string) ([]byte, bool) {
+	h.reads[fmt.Sprint(path)]++
 	v, ok := h.props[fmt.Sprint(path)]
 	return []byte(v), ok
 }

@@ -532,6 +532,7 @@ func TestTheViewAsksTheHostOnce(t *testing.T) {
 	assert.Equal(t, "api", st.Route())
 	v, ok := st.Header("x-a")
 	assert.Equal(t, [2]any{"1", true}, [2]any{v, ok})
+	assert.Equal(t, map[string]int{"x-a": 1, "[xds route_name]": 1}, c.host.reads, "each asked of the proxy once, for both stages")
 
 	require.NoError(t, st.SetHeader("x-a", "2"))
 	v, _ = st.Header("x-a")
