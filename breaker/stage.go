@@ -58,12 +58,18 @@ type stage struct {
 	// buf holds the snapshot being written: the proxy copies it, so one
 	// buffer serves every update of the VM.
 	buf []byte
+	// peers are the other workers' breakers: each change this VM writes
+	// is announced to them, so that each VM can keep a view of a circuit
+	// and read shared data only when the circuit changed.
+	peers *pipeline.Broadcaster
 }
 
 // keyMetrics are one circuit's shared-data key and metrics, made on first
 // use.
 type keyMetrics struct {
 	stateKey                          string // stateKeyPrefix and the circuit key
+	view                              []byte // the snapshot as this VM last read or wrote it
+	fresh                             bool   // view is current: no peer announced a change since
 	state                             pipeline.Gauge
 	lastState                         State // as this VM last saw it: the gauge is set on a change
 	allowed, probes, rejected, wouldR pipeline.Counter
@@ -82,8 +88,36 @@ func newStage(env *pipeline.Env, config []byte) (pipeline.Stage, error) {
 		env.Log.Warnf("steadfast %s: cannot create the list of circuit keys: %v; new circuits share the overflow key until it exists", RootID, err)
 	}
 	env.Log.Infof("steadfast %s: route entries: %v", RootID, routes.Names())
-	return &stage{env: env, routes: routes, admitted: map[string]bool{}, metrics: map[string]*keyMetrics{}}, nil
+	st := &stage{env: env, routes: routes, admitted: map[string]bool{}, metrics: map[string]*keyMetrics{}}
+	st.peers = env.Broadcast(RootID, st.changed)
+	if st.peers.Joined() {
+		// A lost announcement is made good within a second.
+		if err := env.Every(viewLifetime, st.forgetViews); err != nil {
+			st.peers = nil
+		}
+	}
+	return st, nil
 }
+
+// viewLifetime bounds how long a VM trusts its view of a circuit without
+// reading shared data, should an announcement of a change be lost.
+const viewLifetime = time.Second
+
+// changed hears a peer's announcement that it wrote the circuit key.
+func (st *stage) changed(key []byte) {
+	if m, ok := st.metrics[string(key)]; ok {
+		m.fresh = false
+	}
+}
+
+func (st *stage) forgetViews() {
+	for _, m := range st.metrics {
+		m.fresh = false
+	}
+}
+
+// viewing reports whether the VM may decide on its view of the circuit.
+func (st *stage) viewing(m *keyMetrics) bool { return m.fresh && st.peers != nil && st.peers.Joined() }
 
 func (st *stage) Name() string { return RootID }
 
@@ -104,11 +138,20 @@ func (st *stage) Start(s *pipeline.Stream) pipeline.Handler {
 		ticket   Ticket
 		decision Decision
 	)
-	err := st.update(func(snap Snapshot) (Snapshot, bool) {
-		next, t, d := cfg.Allow(snap, now, st.env.Rand())
-		ticket, decision = t, d
-		return next, d.Changed
-	}, m)
+	if st.viewing(m) {
+		// A closed circuit that lets the call in, or an open one that
+		// refuses it, changes nothing: the view decides.
+		snap, _ := Decode(m.view)
+		_, ticket, decision = cfg.Allow(snap, now, st.env.Rand())
+	}
+	var err error
+	if !st.viewing(m) || decision.Changed {
+		err = st.update(func(snap Snapshot) (Snapshot, bool) {
+			next, t, d := cfg.Allow(snap, now, st.env.Rand())
+			ticket, decision = t, d
+			return next, d.Changed
+		}, m)
+	}
 	if err != nil {
 		m.contention.Increment(1)
 		st.env.Log.Debugf("steadfast %s: circuit %q: %v; the request passes", RootID, key, err)
@@ -165,13 +208,18 @@ func (st *stage) circuitKey(s *pipeline.Stream, cfg *Config) string {
 
 // update applies change to the circuit's snapshot in shared data with a
 // bounded compare-and-swap loop; change reports whether there is anything
-// to write. The state gauge follows what was read or written.
+// to write. What was read or written becomes the VM's view of the circuit,
+// a write is announced to the other workers, and the state gauge follows.
 func (st *stage) update(change func(Snapshot) (Snapshot, bool), m *keyMetrics) error {
-	var state State
+	var (
+		state   State
+		wrote   bool
+		current []byte
+	)
 	err := pipeline.Update(st.env.Shared, m.stateKey, func(cur []byte) ([]byte, error) {
 		snap, _ := Decode(cur) // a value that does not decode is a fresh circuit (fails open)
 		next, write := change(snap)
-		state = next.State
+		state, wrote, current = next.State, false, cur
 		if !write {
 			return nil, pipeline.ErrUnchanged
 		}
@@ -179,13 +227,23 @@ func (st *stage) update(change func(Snapshot) (Snapshot, bool), m *keyMetrics) e
 		if bytes.Equal(st.buf, cur) {
 			return nil, pipeline.ErrUnchanged // a success on a healthy circuit: nothing to write
 		}
+		wrote, current = true, st.buf
 		return st.buf, nil
 	})
-	if err == nil && state != m.lastState {
+	if err != nil {
+		m.fresh = false
+		return err
+	}
+	m.view = append(m.view[:0], current...)
+	m.fresh = true
+	if wrote && st.peers != nil {
+		st.peers.Send([]byte(m.stateKey[len(stateKeyPrefix):]))
+	}
+	if state != m.lastState {
 		pipeline.SetGauge(m.state, uint64(state))
 		m.lastState = state
 	}
-	return err
+	return nil
 }
 
 // transitioned logs and counts a change of state, and the shadow policies
@@ -349,6 +407,15 @@ func (h *handler) finish(now time.Time) {
 	h.done, h.pending = true, false
 	result := h.cfg.Classify(h.resp, now)
 	h.m.outcomes[result.Outcome].Increment(1)
+	if h.st.viewing(h.m) {
+		// A success on a quiet closed circuit changes nothing: no write.
+		snap, _ := Decode(h.m.view)
+		next, _ := h.cfg.Done(snap, h.ticket, result, now, h.st.env.Rand())
+		h.st.buf = Encode(h.st.buf[:0], next)
+		if bytes.Equal(h.st.buf, h.m.view) {
+			return
+		}
+	}
 	var tr Transition
 	err := h.st.update(func(snap Snapshot) (Snapshot, bool) {
 		next, t := h.cfg.Done(snap, h.ticket, result, now, h.st.env.Rand())

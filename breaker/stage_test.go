@@ -175,3 +175,55 @@ func TestStageASuccessBetweenFailuresResetsTheCount(t *testing.T) {
 		assert.Nil(t, exchange(h, "200"), "never 3 failures in a row: still closed")
 	})
 }
+
+// countingStore counts the reads of each shared-data key.
+type countingStore struct {
+	pipeline.SharedStore
+	reads map[string]int
+}
+
+func (c *countingStore) Get(key string) ([]byte, uint32, error) {
+	c.reads[key]++
+	return c.SharedStore.Get(key)
+}
+
+// A worker keeps a view of each circuit: a closed circuit's successes and
+// an open circuit's refusals read shared data once, until a second has
+// passed (or a peer announces a change), and a quiet success writes
+// nothing. Another worker's change is seen at the latest after a second.
+func TestStageDecidesOnItsViewOfTheCircuit(t *testing.T) {
+	clock := time.Unix(1700000000, 0)
+	store := &countingStore{reads: map[string]int{}}
+	f := testFilter(func() time.Time { return clock })
+	hook := f.Env
+	f.Env = func(e *pipeline.Env) {
+		hook(e)
+		store.SharedStore = e.Shared
+		e.Shared = store
+	}
+	h := plugintest.Start(t, f, plugintest.Native, `{"trip": {"consecutive_failures": 2}, "open": {"base": "30s", "jitter": 0}}`, cluster("app"))
+	const key = "steadfast.breaker.state.app"
+	for i := range 100 {
+		require.Nil(t, exchange(h, "200"), "call %d", i)
+	}
+	assert.Equal(t, 2, store.reads[key], "100 successes: one read, and one more to write the new circuit")
+
+	// Another worker records a failure; unannounced, it is seen after the
+	// view's lifetime, and the next failure trips the circuit.
+	cur, cas, err := store.SharedStore.Get(key)
+	require.NoError(t, err)
+	snap, err := Decode(cur)
+	require.NoError(t, err)
+	snap.ConsecutiveFailures = 1
+	require.NoError(t, store.SharedStore.Set(key, Encode(nil, snap), cas))
+	clock = clock.Add(viewLifetime)
+	h.Tick()
+	require.Nil(t, exchange(h, "500"))
+	require.NotNil(t, exchange(h, "200"), "open after two failures in a row across workers")
+
+	reads := store.reads[key]
+	for range 50 {
+		require.NotNil(t, exchange(h, "200"))
+	}
+	assert.Equal(t, reads, store.reads[key], "an open circuit refuses on its view")
+}

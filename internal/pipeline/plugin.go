@@ -18,6 +18,8 @@ type Plugin struct {
 	log    Logger
 	// countFailure counts a failure of stage i (steadfast_<filter>_stage_failures_total).
 	countFailure func(i int)
+	// queues are the readers of the plugin's shared queues, by queue id.
+	queues map[uint32]func()
 }
 
 // newPlugin returns a plugin running stages, in order, on host.
@@ -29,6 +31,21 @@ func newPlugin(host Host, log Logger, now func() time.Time, stages []Stage) *Plu
 
 // OnTick runs the due deadlines of the plugin's streams and jobs.
 func (p *Plugin) OnTick() { p.timers.Tick() }
+
+// OnQueueReady drains the plugin's queue id.
+func (p *Plugin) OnQueueReady(id uint32) {
+	if drain, ok := p.queues[id]; ok {
+		drain()
+	}
+}
+
+// onQueue makes drain the reader of the plugin's queue id.
+func (p *Plugin) onQueue(id uint32, drain func()) {
+	if p.queues == nil {
+		p.queues = map[uint32]func(){}
+	}
+	p.queues[id] = drain
+}
 
 // NewHttpContext starts a stream through the chain.
 func (p *Plugin) NewHttpContext(contextID uint32) types.HttpContext {

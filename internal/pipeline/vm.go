@@ -110,8 +110,13 @@ type Env struct {
 	// the plugin shares (0 turns it off); the proxy's by default. Tests
 	// replace it to see a stage through a proxy that refuses timers.
 	SetTickPeriod func(ms uint32) error
+	// Queues are the proxy's shared queues, for Broadcast; nil runs
+	// every plugin alone.
+	Queues QueueHost
 
 	timers *Timers
+	// queueReady routes the proxy's news of a queue to its reader.
+	queueReady func(id uint32, drain func())
 }
 
 // Every runs fn every period in the plugin's context (not a stream's),
@@ -145,13 +150,14 @@ func (st *starter) OnPluginStart(int) types.OnPluginStartStatus {
 		return types.OnPluginStartStatusFailed
 	}
 	env := &Env{Now: time.Now, Rand: rand.Float64, LookupEnv: os.LookupEnv, Shared: HostShared, Log: proxyLog{},
-		SetTickPeriod: proxywasm.SetTickPeriodMilliSeconds}
+		SetTickPeriod: proxywasm.SetTickPeriodMilliSeconds, Queues: HostQueues}
 	if EnvHook != nil {
 		EnvHook(rootID, env)
 	}
 	p := newPlugin(proxyHost{}, env.Log, env.Now, nil)
 	p.timers.setTick = env.SetTickPeriod
 	env.timers = p.timers
+	env.queueReady = p.onQueue
 	stages, err := buildStages(rootID, filters, env, config)
 	if err != nil {
 		proxywasm.LogCriticalf("steadfast %s: invalid configuration: %v", rootID, err)
@@ -222,6 +228,12 @@ func buildStages(rootID string, filters []Filter, env *Env, config []byte) ([]St
 func (st *starter) OnTick() {
 	if st.p != nil {
 		st.p.OnTick()
+	}
+}
+
+func (st *starter) OnQueueReady(id uint32) {
+	if st.p != nil {
+		st.p.OnQueueReady(id)
 	}
 }
 
