@@ -16,6 +16,7 @@ type fakeHost struct {
 	current  uint32 // the effective stream
 	gone     map[uint32]bool
 	headers  map[uint32][][2]string
+	response map[uint32][][2]string // response headers
 	body     map[uint32][]byte
 	props    map[string]string
 	tick     uint32
@@ -93,7 +94,19 @@ func (h *fakeHost) ResumeRequest() error {
 	return nil
 }
 
-func (h *fakeHost) ResponseHeader(string) (string, bool)   { return "", false }
+func (h *fakeHost) ResponseHeader(name string) (string, bool) {
+	for _, kv := range h.response[h.current] {
+		if kv[0] == name {
+			return kv[1], true
+		}
+	}
+	return "", false
+}
+
+func (h *fakeHost) ResponseHeaders() [][2]string {
+	return append([][2]string(nil), h.response[h.current]...)
+}
+
 func (h *fakeHost) SetResponseHeader(string, string) error { return nil }
 func (h *fakeHost) RemoveResponseHeader(string) error      { return nil }
 func (h *fakeHost) ResponseTrailer(string) (string, bool)  { return "", false }

@@ -22,6 +22,7 @@ type Host interface {
 	ResumeRequest() error
 
 	ResponseHeader(name string) (string, bool)
+	ResponseHeaders() [][2]string
 	SetResponseHeader(name, value string) error
 	RemoveResponseHeader(name string) error
 	ResponseTrailer(name string) (string, bool)
@@ -84,6 +85,11 @@ func (proxyHost) ResumeRequest() error { return proxywasm.ResumeHttpRequest() }
 func (proxyHost) ResponseHeader(name string) (string, bool) {
 	v, err := proxywasm.GetHttpResponseHeader(name)
 	return v, err == nil
+}
+
+func (proxyHost) ResponseHeaders() [][2]string {
+	h, _ := proxywasm.GetHttpResponseHeaders()
+	return h
 }
 
 func (proxyHost) SetResponseHeader(name, value string) error {

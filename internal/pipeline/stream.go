@@ -173,10 +173,6 @@ func (s *Stream) begin(i int) {
 	s.handlers[i] = h
 	if h != nil {
 		s.wants[i] = h.Wants()
-		// Whether the request is gRPC is read now, on the request path:
-		// Envoy no longer hands out request headers on the response path,
-		// where a stage may need it (a reply, a status in trailers).
-		s.IsGRPC()
 	}
 }
 
@@ -640,11 +636,19 @@ func (s *Stream) Method() string    { v, _ := s.Header(":method"); return v }
 func (s *Stream) Path() string      { v, _ := s.Header(":path"); return v }
 func (s *Stream) Authority() string { v, _ := s.Header(":authority"); return v }
 
-// IsGRPC reports whether the request is gRPC (content-type application/grpc...).
+// IsGRPC reports whether the request is gRPC (content-type
+// application/grpc...). Envoy hands out no request headers on the
+// response path: asked there first, it reads the response's content-type,
+// which says the same (a gRPC upstream answers in gRPC, and Envoy's own
+// answers to a gRPC request are gRPC too).
 func (s *Stream) IsGRPC() bool {
 	if s.view.contentGR == 0 {
+		ct, ok := s.Header("content-type")
+		if !ok && s.resp.started {
+			ct, ok = s.p.host.ResponseHeader("content-type")
+		}
 		s.view.contentGR = -1
-		if ct, ok := s.Header("content-type"); ok && strings.HasPrefix(ct, "application/grpc") {
+		if ok && strings.HasPrefix(ct, "application/grpc") {
 			s.view.contentGR = 1
 		}
 	}
@@ -712,6 +716,11 @@ func (s *Stream) forget(name string) {
 
 // ResponseHeader returns a response header by lower-case name.
 func (s *Stream) ResponseHeader(name string) (string, bool) { return s.p.host.ResponseHeader(name) }
+
+// ResponseHeaders returns every response header in one call to the proxy,
+// cheaper than asking for three or more by name. The slice is the
+// caller's.
+func (s *Stream) ResponseHeaders() [][2]string { return s.p.host.ResponseHeaders() }
 
 // SetResponseHeader replaces a response header with one value.
 func (s *Stream) SetResponseHeader(name, value string) error {

@@ -501,21 +501,46 @@ func TestGRPCRequestsGetAGRPCStatus(t *testing.T) {
 	}
 }
 
-// Envoy hands out request headers on the request path only: whether the
-// request is gRPC is read there for every stage that takes part, so a
-// reply or a status read on the response path still knows.
+// Envoy hands out request headers on the request path only: asked on the
+// response path, IsGRPC reads the response's content-type, so a reply
+// there is a gRPC answer to a gRPC request; known from the request path,
+// it is not read again.
 func TestGRPCIsKnownOnTheResponsePath(t *testing.T) {
-	var grpc bool
-	c := newChain(t, &stage{name: "a", start: with(&script{onResp: func(s *Stream) Verdict {
-		grpc = s.IsGRPC()
-		return Respond(&Reply{Status: 503})
-	}})})
-	s := c.open(1, [2]string{"content-type", "application/grpc"})
-	s.OnHttpRequestHeaders(1, true)
-	c.host.headers[1] = nil // the response path: no request headers any more
-	s.OnHttpResponseHeaders(1, false)
-	assert.True(t, grpc)
-	assert.Equal(t, []int{1014}, c.host.replies[1], "UNAVAILABLE, as a gRPC answer")
+	for _, tt := range []struct {
+		name          string
+		readOnRequest bool
+		response      [][2]string
+		want          bool
+		status        int
+	}{
+		{"read on the response path", false, [][2]string{{":status", "200"}, {"content-type", "application/grpc"}}, true, 1014},
+		{"read on the request path", true, [][2]string{{":status", "503"}, {"content-type", "text/plain"}}, true, 1014},
+		{"plain HTTP", false, [][2]string{{":status", "200"}, {"content-type", "text/html"}}, false, 503},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var grpc bool
+			c := newChain(t, &stage{name: "a", start: func(s *Stream) Handler {
+				if tt.readOnRequest {
+					s.IsGRPC()
+				}
+				return &script{onResp: func(s *Stream) Verdict {
+					grpc = s.IsGRPC()
+					return Respond(&Reply{Status: 503})
+				}}
+			}})
+			ct := "application/grpc"
+			if !tt.want {
+				ct = "text/html"
+			}
+			s := c.open(1, [2]string{"content-type", ct})
+			s.OnHttpRequestHeaders(1, true)
+			c.host.headers[1] = nil // the response path: no request headers any more
+			c.host.response = map[uint32][][2]string{1: tt.response}
+			s.OnHttpResponseHeaders(1, false)
+			assert.Equal(t, tt.want, grpc)
+			assert.Equal(t, []int{tt.status}, c.host.replies[1])
+		})
+	}
 }
 
 func TestTheViewAsksTheHostOnce(t *testing.T) {
