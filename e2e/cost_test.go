@@ -120,6 +120,7 @@ var costRows = []costRow{
 		filters: []*costFilter{costSuite},
 	},
 	{name: "breaker-closed", about: "breaker, circuit closed: every request passes and is counted", filters: []*costFilter{costBreaker}},
+	{name: "suite-breaker-closed", about: "the breaker as the `breaker` section of a `suite` instance, circuit closed", filters: []*costFilter{costSuiteBreaker}},
 	{name: "breaker-open", about: "breaker, circuit open: every request is answered 503 without the upstream", filters: []*costFilter{costBreakerOpen}, status: 503},
 }
 
@@ -160,6 +161,12 @@ var (
 		func([]string) string { return `{"mode":"forced_open"}` },
 		func(p costProbe) bool {
 			return counted(p, "wasmcustom.steadfast_breaker_requests_total.key.upstream.verdict.rejected")
+		})
+	// The suite's breaker keys by cluster, so its counters are its own.
+	costSuiteBreaker = suiteFilter(harness.Wasm{Name: "cost.suite-breaker", RootID: "suite"},
+		func([]string) string { return `{"breaker":{"key":"cluster","trip":{"consecutive_failures":5}}}` },
+		func(p costProbe) bool {
+			return counted(p, "wasmcustom.steadfast_breaker_requests_total.key.upstream.verdict.allowed")
 		})
 	// The suite's webhookauth names a verified header of its own, which it
 	// removes from every request it sees: that shows it ran, where the
