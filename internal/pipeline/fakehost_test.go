@@ -104,10 +104,14 @@ func (h *fakeHost) ResponseHeader(name string) (string, bool) {
 }
 
 func (h *fakeHost) ResponseHeaders() [][2]string {
+	h.reads["response headers"]++
 	return append([][2]string(nil), h.response[h.current]...)
 }
 
-func (h *fakeHost) SetResponseHeader(string, string) error { return nil }
+func (h *fakeHost) SetResponseHeader(name, value string) error {
+	h.response[h.current] = append(h.response[h.current], [2]string{name, value})
+	return nil
+}
 func (h *fakeHost) RemoveResponseHeader(string) error      { return nil }
 func (h *fakeHost) ResponseTrailer(string) (string, bool)  { return "", false }
 

@@ -594,6 +594,9 @@ type view struct {
 	all       [][2]string // every request header, once asked for
 	haveAll   bool
 	contentGR int8 // 0 unknown, 1 gRPC, -1 not
+	// resp is every response header, once a stage asked for them all.
+	resp     [][2]string
+	haveResp bool
 }
 
 const (
@@ -645,7 +648,7 @@ func (s *Stream) IsGRPC() bool {
 	if s.view.contentGR == 0 {
 		ct, ok := s.Header("content-type")
 		if !ok && s.resp.started {
-			ct, ok = s.p.host.ResponseHeader("content-type")
+			ct, ok = s.ResponseHeader("content-type")
 		}
 		s.view.contentGR = -1
 		if ok && strings.HasPrefix(ct, "application/grpc") {
@@ -714,21 +717,43 @@ func (s *Stream) forget(name string) {
 	s.view.all, s.view.haveAll = nil, false
 }
 
-// ResponseHeader returns a response header by lower-case name.
-func (s *Stream) ResponseHeader(name string) (string, bool) { return s.p.host.ResponseHeader(name) }
+// ResponseHeader returns a response header (its first value) by
+// lower-case name: from the stream's copy once a stage asked for every
+// response header, else from the proxy.
+func (s *Stream) ResponseHeader(name string) (string, bool) {
+	if s.view.haveResp {
+		for _, h := range s.view.resp {
+			if h[0] == name {
+				return h[1], true
+			}
+		}
+		return "", false
+	}
+	return s.p.host.ResponseHeader(name)
+}
 
-// ResponseHeaders returns every response header in one call to the proxy,
-// cheaper than asking for three or more by name. The slice is the
-// caller's.
-func (s *Stream) ResponseHeaders() [][2]string { return s.p.host.ResponseHeaders() }
+// ResponseHeaders returns every response header, asked of the proxy once
+// per stream in one call: cheaper than three reads by name, and shared by
+// every stage on the response path. The slice belongs to the stream: do
+// not change it.
+func (s *Stream) ResponseHeaders() [][2]string {
+	if !s.view.haveResp {
+		s.view.resp, s.view.haveResp = s.p.host.ResponseHeaders(), true
+	}
+	return s.view.resp
+}
 
 // SetResponseHeader replaces a response header with one value.
 func (s *Stream) SetResponseHeader(name, value string) error {
+	s.view.resp, s.view.haveResp = nil, false
 	return s.p.host.SetResponseHeader(name, value)
 }
 
 // RemoveResponseHeader removes a response header.
-func (s *Stream) RemoveResponseHeader(name string) error { return s.p.host.RemoveResponseHeader(name) }
+func (s *Stream) RemoveResponseHeader(name string) error {
+	s.view.resp, s.view.haveResp = nil, false
+	return s.p.host.RemoveResponseHeader(name)
+}
 
 // ResponseTrailer returns a response trailer by lower-case name.
 func (s *Stream) ResponseTrailer(name string) (string, bool) { return s.p.host.ResponseTrailer(name) }

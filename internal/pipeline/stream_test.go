@@ -566,3 +566,28 @@ func TestTheViewAsksTheHostOnce(t *testing.T) {
 	_, ok = st.Header("x-a")
 	assert.False(t, ok)
 }
+
+// Every stage on the response path shares one read of the response
+// headers; a stage that changes one makes the next read again.
+func TestResponseHeadersAreReadOnce(t *testing.T) {
+	var seen []string
+	read := func(s *Stream) Verdict {
+		s.ResponseHeaders()
+		v, _ := s.ResponseHeader("x-b")
+		seen = append(seen, v)
+		return Continue
+	}
+	c := newChain(t,
+		&stage{name: "a", start: with(&script{onResp: read})},
+		&stage{name: "b", start: with(&script{onResp: func(s *Stream) Verdict {
+			read(s)
+			require.NoError(t, s.SetResponseHeader("x-b", "set by b"))
+			return Continue
+		}})})
+	s := c.open(1)
+	s.OnHttpRequestHeaders(1, true)
+	c.host.response = map[uint32][][2]string{1: {{":status", "200"}}}
+	s.OnHttpResponseHeaders(1, true)
+	assert.Equal(t, []string{"", "set by b"}, seen, "b runs first on the response path")
+	assert.Equal(t, 2, c.host.reads["response headers"], "once, and once more after b's change")
+}
