@@ -380,3 +380,37 @@ func FuzzCheckAndInsert(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseEtcdAnswer: no answer, however broken, makes the parsers panic
+// or decide without etcd's header; a lease-not-found is always an error.
+func FuzzParseEtcdAnswer(f *testing.F) {
+	for _, s := range []string{txnInsertedJSON, txnExistsJSON, leaseMissingJSON, grantJSON, `{}`, `[]`, `null`, ``,
+		`{"header":{},"succeeded":true,"responses":[{"response_put":{}}]}`, `{"header":{},"ID":"-1","TTL":"1"}`,
+		`{"code":5,"message":"lease not found"}`, txnInsertedJSON[:40]} {
+		f.Add(200, []byte(s))
+	}
+	f.Add(404, []byte(leaseMissingJSON))
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		outcome, err := parseTxnAnswer(status, body)
+		switch outcome {
+		case txnInserted, txnExists:
+			if err != nil || status != 200 || !strings.Contains(strings.ToLower(string(body)), "header") { // field names match in any case
+				t.Fatalf("%d %q decided %d with %v", status, body, outcome, err)
+			}
+		case txnLeaseNotFound:
+			if err == nil {
+				t.Fatalf("%d %q: lease not found without an error", status, body)
+			}
+		case 0:
+			if err == nil {
+				t.Fatalf("%d %q: no outcome and no error", status, body)
+			}
+		default:
+			t.Fatalf("%d %q: outcome %d", status, body, outcome)
+		}
+		id, ttl, err := parseGrantAnswer(status, body)
+		if err == nil && (id == 0 || ttl <= 0 || ttl > maxLeaseTTL || status != 200) {
+			t.Fatalf("%d %q: granted %d for %s", status, body, id, ttl)
+		}
+	})
+}
