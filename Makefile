@@ -55,6 +55,7 @@ unit: build ## unit tests and the filter tests, natively and as Wasm under wazer
 e2e: build envoy ## tests against a real Envoy: each filter alone, then the same tests in the suite
 	$(GO) test -count=1 -timeout 20m ./e2e/...
 	STEADFAST_E2E_FORM=suite $(GO) test -count=1 -timeout 20m -run '^(TestFaults|TestWebhook|TestReplay|TestBreaker)' ./e2e/
+	cd e2e/etcd && $(GO) test -count=1 -timeout 20m ./...
 
 fuzz: ## run every fuzz target for FUZZTIME (default 5s)
 	@set -e; for pkg in $(UNIT_PKGS); do \

@@ -283,4 +283,3 @@ func TestEtcdStreamEndingEarly(t *testing.T) {
 		assert.Nil(t, h.GetSentLocalResponse(id))
 	})
 }
-
