@@ -183,6 +183,14 @@ func delivery(t *testing.T, n int) string {
 // post POSTs a signed GitHub delivery on a new connection and returns the
 // status. It never fails the test, so goroutines may call it.
 func post(url, body string) (int, error) {
+	return send(harness.Client(), url, body, true)
+}
+
+// postWith POSTs a signed GitHub delivery with c, on a kept-alive
+// connection.
+func postWith(c *http.Client, url, body string) (int, error) { return send(c, url, body, false) }
+
+func send(c *http.Client, url, body string, newConnection bool) (int, error) {
 	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
 		return 0, err
@@ -192,11 +200,12 @@ func post(url, body string) (int, error) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-GitHub-Event", "push")
 	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-	req.Close = true
-	resp, err := harness.Client().Do(req)
+	req.Close = newConnection
+	resp, err := c.Do(req)
 	if err != nil {
 		return 0, err
 	}
+	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode, nil
 }
