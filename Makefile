@@ -81,6 +81,9 @@ check: ## gofmt, go vet (host and wasip1), go mod tidy: fail on any diff
 	$(GO) mod tidy
 	@if ! cmp -s go.mod build/go.mod.bak || ! cmp -s go.sum build/go.sum.bak; then \
 		echo "go mod tidy changed go.mod or go.sum: commit the result"; exit 1; fi
+	cd e2e/etcd && $(GO) vet ./... && cp go.mod ../../build/etcd.go.mod.bak && cp go.sum ../../build/etcd.go.sum.bak && $(GO) mod tidy && \
+		cmp -s go.mod ../../build/etcd.go.mod.bak && cmp -s go.sum ../../build/etcd.go.sum.bak || \
+		{ echo "e2e/etcd: go vet failed, or go mod tidy changed its go.mod or go.sum"; exit 1; }
 
 clean: ## remove build output (keeps the Envoy install in .tools/)
 	rm -rf build
