@@ -69,6 +69,7 @@ bench: build envoy ## Go benchmarks under wazero, load runs through Envoy, then 
 	$(GO) test -run '^$$' -bench . -benchmem $(UNIT_PKGS)
 	STEADFAST_BENCH=1 $(GO) test -count=1 -timeout 60m -run 'TestLoad' -v ./e2e/
 	STEADFAST_BENCH=1 $(GO) test -count=1 -timeout 30m -run '^TestCostPaired$$' -v ./e2e/
+	cd e2e/etcd && STEADFAST_BENCH=1 $(GO) test -count=1 -timeout 30m -run '^TestBenchReplayStores$$' -v .
 
 run: build envoy ## start the suite in Envoy with a demo upstream and print what to try
 	$(GO) run ./e2e/cmd/demo
