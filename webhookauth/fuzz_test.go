@@ -174,6 +174,9 @@ func FuzzParse(f *testing.F) {
 		  "encoding": "hex", "timestamp_header": "x-timestamp", "id_header": "x-webhook-id", "template": "{id}.{timestamp}.{body}"},
 		  "routes": [{"name": "a*", "tolerance": "1m"}, {"name": "b", "disabled": true}]}`,
 		`{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x", "template": "{body}{"}}`,
+		`{"scheme": "github", "secrets": [{"env": "A"}], "replay": {"store": "etcd", "etcd": {"cluster": "outbound|2379||etcd",
+		  "authority": "etcd:2379", "key_prefix": "hooks/", "timeout": "100ms", "failure_policy": "local_only"}},
+		  "routes": [{"name": "a", "replay": {"store": "local", "etcd": null}}]}`,
 		`{}`, `[]`, `null`, ``,
 	} {
 		f.Add([]byte(s))
@@ -189,6 +192,10 @@ func FuzzParse(f *testing.F) {
 				s.FailureStatus < 400 || s.FailureStatus > 499 || s.ReplayCacheSize < MinReplayCacheSize || s.ReplayCacheSize > MaxReplayCacheSize ||
 				s.ReplayWindow < time.Second || len(c.SignatureHeaders()) == 0 {
 				t.Fatalf("settings out of bounds: %+v", s)
+			}
+			if e := s.Etcd; e != nil && (!printable(e.Cluster) || !printable(e.Authority) || e.KeyPrefix == "" ||
+				e.Timeout < MinEtcdTimeout || e.Timeout > MaxEtcdTimeout || e.FailurePolicy != FailClosed && e.FailurePolicy != LocalOnly) {
+				t.Fatalf("etcd settings out of bounds: %+v", *e)
 			}
 			return c.ResolveSecrets(func(string) (string, bool) { return "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", true })
 		})
