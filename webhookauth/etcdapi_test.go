@@ -189,3 +189,17 @@ func TestLeaseTable(t *testing.T) {
 	id, _ = leaseFor(full, maxLeaseEntries+4, now)
 	assert.Equal(t, int64(maxLeaseEntries+5), id)
 }
+
+// BenchmarkEtcdTxn is the filter's own work for one etcd transaction: the
+// key, the request body and the answer's parse.
+func BenchmarkEtcdTxn(b *testing.B) {
+	var body []byte
+	answer := []byte(txnInsertedJSON)
+	b.ReportAllocs()
+	for b.Loop() {
+		body = appendTxnRequest(body[:0], etcdKey(DefaultEtcdKeyPrefix, [16]byte{1}), []byte("1700000000"), 7587874727455155461)
+		if outcome, err := parseTxnAnswer(200, answer); outcome != txnInserted {
+			b.Fatal(err)
+		}
+	}
+}
