@@ -55,6 +55,7 @@ unit: build ## unit tests and the filter tests, natively and as Wasm under wazer
 e2e: build envoy ## tests against a real Envoy: each filter alone, then the same tests in the suite
 	$(GO) test -count=1 -timeout 20m ./e2e/...
 	STEADFAST_E2E_FORM=suite $(GO) test -count=1 -timeout 20m -run '^(TestFaults|TestWebhook|TestReplay|TestBreaker)' ./e2e/
+	cd e2e/etcd && $(GO) test -count=1 -timeout 20m ./...
 
 fuzz: ## run every fuzz target for FUZZTIME (default 5s)
 	@set -e; for pkg in $(UNIT_PKGS); do \
@@ -68,6 +69,7 @@ bench: build envoy ## Go benchmarks under wazero, load runs through Envoy, then 
 	$(GO) test -run '^$$' -bench . -benchmem $(UNIT_PKGS)
 	STEADFAST_BENCH=1 $(GO) test -count=1 -timeout 60m -run 'TestLoad' -v ./e2e/
 	STEADFAST_BENCH=1 $(GO) test -count=1 -timeout 30m -run '^TestCostPaired$$' -v ./e2e/
+	cd e2e/etcd && STEADFAST_BENCH=1 $(GO) test -count=1 -timeout 30m -run '^TestBenchReplayStores$$' -v .
 
 run: build envoy ## start the suite in Envoy with a demo upstream and print what to try
 	$(GO) run ./e2e/cmd/demo
@@ -80,6 +82,9 @@ check: ## gofmt, go vet (host and wasip1), go mod tidy: fail on any diff
 	$(GO) mod tidy
 	@if ! cmp -s go.mod build/go.mod.bak || ! cmp -s go.sum build/go.sum.bak; then \
 		echo "go mod tidy changed go.mod or go.sum: commit the result"; exit 1; fi
+	cd e2e/etcd && $(GO) vet ./... && cp go.mod ../../build/etcd.go.mod.bak && cp go.sum ../../build/etcd.go.sum.bak && $(GO) mod tidy && \
+		cmp -s go.mod ../../build/etcd.go.mod.bak && cmp -s go.sum ../../build/etcd.go.sum.bak || \
+		{ echo "e2e/etcd: go vet failed, or go mod tidy changed its go.mod or go.sum"; exit 1; }
 
 clean: ## remove build output (keeps the Envoy install in .tools/)
 	rm -rf build

@@ -173,6 +173,12 @@ type ReplayConfig struct {
 	// either meaning the signed id; hmac: its id_header): a replay could
 	// change any other header.
 	Key string `json:"key"`
+	// Store is where deliveries are remembered: "local" (the default),
+	// this proxy's shared data; or "etcd", an etcd cluster every replica
+	// shares, configured by Etcd.
+	Store string `json:"store"`
+	// Etcd configures the etcd store; required with store "etcd".
+	Etcd *EtcdConfig `json:"etcd"`
 }
 
 // GitHubConfig holds the options of the github scheme.
@@ -231,6 +237,9 @@ type Settings struct {
 	// signed timestamp, whose deliveries are remembered until timestamp +
 	// tolerance (Verdict.Expires).
 	ReplayWindow time.Duration
+	// Etcd is the etcd store's settings with replay.store "etcd"; nil
+	// with the local store.
+	Etcd *EtcdSettings
 }
 
 // keyring is the key material read by ResolveSecrets.
@@ -461,7 +470,7 @@ func (c *Config) validateReplay(s *Settings) error {
 	default:
 		return pipeline.Errorf("replay.key", "%q is not a replay key: use \"signature\" or \"header:<name>\"", r.Key)
 	}
-	return nil
+	return r.validateStore(s)
 }
 
 // signsID reports whether header carries a delivery id the scheme signs.

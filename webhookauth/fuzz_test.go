@@ -174,6 +174,9 @@ func FuzzParse(f *testing.F) {
 		  "encoding": "hex", "timestamp_header": "x-timestamp", "id_header": "x-webhook-id", "template": "{id}.{timestamp}.{body}"},
 		  "routes": [{"name": "a*", "tolerance": "1m"}, {"name": "b", "disabled": true}]}`,
 		`{"scheme": "hmac", "secrets": [{"env": "A"}], "hmac": {"header": "x", "template": "{body}{"}}`,
+		`{"scheme": "github", "secrets": [{"env": "A"}], "replay": {"store": "etcd", "etcd": {"cluster": "outbound|2379||etcd",
+		  "authority": "etcd:2379", "key_prefix": "hooks/", "timeout": "100ms", "failure_policy": "local_only"}},
+		  "routes": [{"name": "a", "replay": {"store": "local", "etcd": null}}]}`,
 		`{}`, `[]`, `null`, ``,
 	} {
 		f.Add([]byte(s))
@@ -189,6 +192,10 @@ func FuzzParse(f *testing.F) {
 				s.FailureStatus < 400 || s.FailureStatus > 499 || s.ReplayCacheSize < MinReplayCacheSize || s.ReplayCacheSize > MaxReplayCacheSize ||
 				s.ReplayWindow < time.Second || len(c.SignatureHeaders()) == 0 {
 				t.Fatalf("settings out of bounds: %+v", s)
+			}
+			if e := s.Etcd; e != nil && (!printable(e.Cluster) || !printable(e.Authority) || e.KeyPrefix == "" ||
+				e.Timeout < MinEtcdTimeout || e.Timeout > MaxEtcdTimeout || e.FailurePolicy != FailClosed && e.FailurePolicy != LocalOnly) {
+				t.Fatalf("etcd settings out of bounds: %+v", *e)
 			}
 			return c.ResolveSecrets(func(string) (string, bool) { return "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", true })
 		})
@@ -377,6 +384,40 @@ func FuzzCheckAndInsert(f *testing.F) {
 		}
 		if _, again, _ := CheckAndInsert(nil, next, in); !again {
 			t.Fatal("the inserted key is not recognised")
+		}
+	})
+}
+
+// FuzzParseEtcdAnswer: no answer, however broken, makes the parsers panic
+// or decide without etcd's header; a lease-not-found is always an error.
+func FuzzParseEtcdAnswer(f *testing.F) {
+	for _, s := range []string{txnInsertedJSON, txnExistsJSON, leaseMissingJSON, grantJSON, `{}`, `[]`, `null`, ``,
+		`{"header":{},"succeeded":true,"responses":[{"response_put":{}}]}`, `{"header":{},"ID":"-1","TTL":"1"}`,
+		`{"code":5,"message":"lease not found"}`, txnInsertedJSON[:40]} {
+		f.Add(200, []byte(s))
+	}
+	f.Add(404, []byte(leaseMissingJSON))
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		outcome, err := parseTxnAnswer(status, body)
+		switch outcome {
+		case txnInserted, txnExists:
+			if err != nil || status != 200 || !strings.Contains(strings.ToLower(string(body)), "header") { // field names match in any case
+				t.Fatalf("%d %q decided %d with %v", status, body, outcome, err)
+			}
+		case txnLeaseNotFound:
+			if err == nil {
+				t.Fatalf("%d %q: lease not found without an error", status, body)
+			}
+		case 0:
+			if err == nil {
+				t.Fatalf("%d %q: no outcome and no error", status, body)
+			}
+		default:
+			t.Fatalf("%d %q: outcome %d", status, body, outcome)
+		}
+		id, ttl, err := parseGrantAnswer(status, body)
+		if err == nil && (id == 0 || ttl <= 0 || ttl > maxLeaseTTL || status != 200) {
+			t.Fatalf("%d %q: granted %d for %s", status, body, id, ttl)
 		}
 	})
 }

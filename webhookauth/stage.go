@@ -57,6 +57,7 @@ type stage struct {
 	env    *pipeline.Env
 	routes *pipeline.Routes[Config]
 	replay map[*Config]*replayCache
+	etcd   map[*Config]*etcdStore
 	// markers are every verified header name the configuration mentions,
 	// the default one included: a client's copy of any of them is removed
 	// on every route the filter sees.
@@ -90,6 +91,7 @@ func newStage(env *pipeline.Env, config []byte) (pipeline.Stage, error) {
 		env:      env,
 		routes:   routes,
 		replay:   replayCaches(routes),
+		etcd:     etcdStores(env, routes),
 		markers:  markers(routes),
 		outcomes: map[outcomeKey]*outcomes{},
 	}
@@ -206,6 +208,7 @@ type handler struct {
 	v        *Verifier
 	size     int    // body bytes written to v
 	body     []byte // the whole body, kept only when v.NeedsBody
+	call     etcdCall
 }
 
 func (h *handler) Wants() pipeline.Wants { return pipeline.WantRequestBody }
@@ -275,12 +278,21 @@ func (h *handler) finish(s *pipeline.Stream) pipeline.Verdict {
 	v := h.v.Finish(h.body, now)
 	h.v, h.body = nil, nil
 	if v.OK() {
+		if es := h.st.etcd[h.cfg]; es != nil {
+			return h.checkEtcd(s, es, v)
+		}
 		if rc := h.st.replay[h.cfg]; rc != nil {
 			v.Reason = rc.checkAndInsert(h.st.env.Shared, v.ReplayKey, v.Expires, now)
 		}
 	}
-	if !v.OK() {
-		return h.refuse(v.Reason)
+	return h.conclude(s, v.Reason)
+}
+
+// conclude lets a verified delivery go on, with the configured header
+// edits, or refuses it for reason.
+func (h *handler) conclude(s *pipeline.Stream, reason Reason) pipeline.Verdict {
+	if reason != ReasonNone {
+		return h.refuse(reason)
 	}
 	h.st.count(h.out, ReasonNone)
 	if h.settings.StripSignatureHeaders {
