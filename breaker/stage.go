@@ -288,6 +288,9 @@ func (h *handler) Wants() pipeline.Wants { return pipeline.WantResponseTrailers 
 // ResponseHeaders classifies the upstream's answer, unless it is gRPC and
 // its status is still to come in the trailers.
 func (h *handler) ResponseHeaders(s *pipeline.Stream) pipeline.Verdict {
+	if h.done {
+		return pipeline.Continue // a later stage reported this try (Attempt)
+	}
 	now := s.Now()
 	r := Response{Elapsed: now.Sub(h.start)}
 	if v, ok := s.ResponseHeader(":status"); ok {
