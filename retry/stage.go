@@ -319,11 +319,18 @@ func responseHeader(s *pipeline.Stream) func(string) (string, bool) { return s.R
 func (h *handler) decide(s *pipeline.Stream, a Answer, header func(string) (string, bool)) pipeline.Verdict {
 	now := s.Now()
 	retryable := h.cfg.Retryable(a)
-	if retryable {
-		h.readHeaders(&a, header)
+	// Earlier stages (the breaker) learn of every try this stage may hold
+	// back or made itself, before the breaker's state is read below.
+	if retryable || h.held || h.attempt > 1 {
+		h.held = true
+		s.ReportAttempt(&pipeline.Attempt{
+			Number: h.attempt, Status: a.Status, GRPCStatus: a.GRPCStatus, HasGRPCStatus: a.HasGRPCStatus,
+			NotReached: a.NotReached, Reset: a.Reset, Elapsed: now.Sub(h.tryStart), Header: header,
+		})
 	}
 	d := Decision{Reason: ReasonNotRetryable}
 	if retryable {
+		h.readHeaders(&a, header)
 		d = h.cfg.Decide(h.req, a, h.attempt, h.prev, now, h.deadline, h.st.env.Rand())
 	}
 	if d.Retry() && h.st.breakerHolds(s, h.cfg, now) {
@@ -333,13 +340,6 @@ func (h *handler) decide(s *pipeline.Stream, a Answer, header func(string) (stri
 		if _, on := h.cfg.BudgetPolicy(); on && !h.st.spend(h.ks, h.cfg, now, true) {
 			d.Reason = ReasonBudget
 		}
-	}
-	if d.Retry() || h.held || h.attempt > 1 {
-		h.held = true
-		s.ReportAttempt(&pipeline.Attempt{
-			Number: h.attempt, Status: a.Status, GRPCStatus: a.GRPCStatus, HasGRPCStatus: a.HasGRPCStatus,
-			NotReached: a.NotReached, Reset: a.Reset, Elapsed: now.Sub(h.tryStart), Header: header,
-		})
 	}
 	if !d.Retry() {
 		h.count(d.Reason)
