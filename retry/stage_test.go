@@ -264,3 +264,23 @@ func TestSuiteTheBreakerCountsAttemptsAndStopsRetries(t *testing.T) {
 		})
 	}
 }
+
+func TestStageRetriesWithinTheBudget(t *testing.T) {
+	f := testFilter()
+	plugintest.Run(t, f, func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, f, mode, `{`+fast+`, "max_attempts": 2, "budget": {"percent": 0, "min_per_second": 1, "window": "10s"}}`, cluster("app"))
+		for i := range 12 {
+			id := h.InitializeHttpContext()
+			h.CallOnRequestHeaders(id, slices.Clone(get), true)
+			if h.CallOnResponseHeaders(id, status(503), true) == types.ActionPause {
+				c := tickForCallout(t, h, id, 1)
+				h.CallOnHttpCallResponse(c.CalloutID, status(503), nil, nil)
+			} else {
+				assert.GreaterOrEqual(t, i, 10, "the first ten retries are within the floor of 1/s over 10s")
+			}
+			h.CompleteHttpContext(id)
+		}
+		assert.Equal(t, uint64(10), counter(t, h, "steadfast_retry_retries_total.key.app"))
+		assert.Equal(t, uint64(2), counter(t, h, "steadfast_retry_budget_exhausted_total.key.app"))
+	})
+}
