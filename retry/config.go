@@ -164,9 +164,13 @@ type RetryOnSpec struct {
 // BackoffSpec is the wait before retry n: base × multiplier^(n−1), at most
 // max, jittered.
 type BackoffSpec struct {
-	Base       *pipeline.Duration `json:"base"`
-	Max        *pipeline.Duration `json:"max"`
-	Multiplier *float64           `json:"multiplier"`
+	// Base is the first wait, more than 0. Absent: DefaultBackoffBase.
+	Base *pipeline.Duration `json:"base"`
+	// Max caps the wait, at least Base. Absent: DefaultBackoffMax, or Base
+	// when larger.
+	Max *pipeline.Duration `json:"max"`
+	// Multiplier, 1 to MaxMultiplier. Absent: DefaultBackoffMultiplier.
+	Multiplier *float64 `json:"multiplier"`
 	// Jitter is none, full, equal, decorrelated or proportional.
 	Jitter string `json:"jitter"`
 	// Proportion is the proportional jitter's spread, 0 to 1.
@@ -365,7 +369,9 @@ func (b *BackoffSpec) prepare() (Backoff, error) {
 		}
 		out.Base = b.Base.Std()
 	}
-	if b.Max != nil {
+	if b.Max == nil {
+		out.Max = max(out.Max, out.Base) // a base past the default max raises it
+	} else {
 		out.Max = b.Max.Std()
 		if out.Max > MaxDuration {
 			return out, pipeline.Errorf("backoff.max", "must be at most %s", maxDurationText)

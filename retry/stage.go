@@ -2,6 +2,7 @@ package retry
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/steadfast-proxy/steadfast/breaker"
@@ -421,6 +422,7 @@ func (h *handler) Callout(s *pipeline.Stream, c *pipeline.Callout) pipeline.Verd
 		a.Reset = true
 	} else {
 		a.Status = c.Status
+		a.NotReached = calloutNotReached(c)
 		v, ok := c.Header("grpc-status")
 		if !ok {
 			v, ok = trailer(c, "grpc-status")
@@ -430,6 +432,19 @@ func (h *handler) Callout(s *pipeline.Stream, c *pipeline.Callout) pipeline.Verd
 		}
 	}
 	return h.decide(s, a, c.Header)
+}
+
+// calloutNotReached reads the proxy's own answer to a callout that never
+// reached the upstream: a callout's answer carries no response flags, only
+// the body of the 503 that Envoy's router makes up ("upstream connect
+// error ... connection failure ...", "no healthy upstream").
+func calloutNotReached(c *pipeline.Callout) bool {
+	if c.Status != 503 || len(c.Body) > 512 {
+		return false
+	}
+	b := string(c.Body)
+	return b == "no healthy upstream" ||
+		strings.HasPrefix(b, "upstream connect error") && strings.Contains(b, "connection failure")
 }
 
 func trailer(c *pipeline.Callout, name string) (string, bool) {

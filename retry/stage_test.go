@@ -284,3 +284,11 @@ func TestStageRetriesWithinTheBudget(t *testing.T) {
 		assert.Equal(t, uint64(2), counter(t, h, "steadfast_retry_budget_exhausted_total.key.app"))
 	})
 }
+
+func TestCalloutNotReached(t *testing.T) {
+	refused := "upstream connect error or disconnect/reset before headers. reset reason: remote connection failure, transport failure reason: delayed connect error: Connection refused"
+	assert.True(t, calloutNotReached(&pipeline.Callout{Status: 503, Body: []byte(refused)}))
+	assert.True(t, calloutNotReached(&pipeline.Callout{Status: 503, Body: []byte("no healthy upstream")}))
+	assert.False(t, calloutNotReached(&pipeline.Callout{Status: 503, Body: []byte("upstream connect error or disconnect/reset before headers. reset reason: connection termination")}))
+	assert.False(t, calloutNotReached(&pipeline.Callout{Status: 502, Body: []byte(refused)}))
+}
