@@ -8,11 +8,18 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/steadfast-proxy/steadfast/e2e/harness"
 	"github.com/steadfast-proxy/steadfast/retry"
@@ -321,4 +328,55 @@ func TestRetryNotIntoAnOpenCircuit(t *testing.T) {
 	stats := envoy.Stats()
 	assert.Equal(t, uint64(2), stats["wasmcustom.steadfast_breaker_outcomes_total.key.app.outcome.failure"])
 	assert.Equal(t, uint64(1), stats["wasmcustom.steadfast_retry_skipped_total.key.app.reason.breaker_open"])
+}
+
+// flakyHealth answers UNAVAILABLE after its response headers, so that the
+// status travels in the trailers, until fails calls have failed; then
+// FAILED_PRECONDITION, which is not retried.
+type flakyHealth struct {
+	grpc_health_v1.UnimplementedHealthServer
+	calls atomic.Int32
+	fails int32
+}
+
+func (h *flakyHealth) Check(ctx context.Context, _ *grpc_health_v1.HealthCheckRequest) (*grpc_health_v1.HealthCheckResponse, error) {
+	if err := grpc.SendHeader(ctx, metadata.Pairs("x-upstream", "health")); err != nil {
+		return nil, err
+	}
+	if h.calls.Add(1) <= h.fails {
+		return nil, status.Error(codes.Unavailable, "upstream unavailable")
+	}
+	return nil, status.Error(codes.FailedPrecondition, "second try")
+}
+
+// UNAVAILABLE in the trailers is retried: the client sees the retry's
+// status and message. A retry's OK answer cannot carry its message: Envoy
+// answers a gRPC request's local reply trailers-only (see the README).
+func TestRetryGRPCUnavailableInTrailers(t *testing.T) {
+	server := grpc.NewServer()
+	health := &flakyHealth{fails: 1}
+	grpc_health_v1.RegisterHealthServer(server, health)
+	up := harness.NewUpstream(t, server)
+	app := up.Cluster("app")
+	app.HTTP2 = true
+	envoy := harness.Start(t, harness.Config{
+		Clusters: []harness.Cluster{app},
+		Listeners: []harness.Listener{{
+			Routes: []harness.Route{{Name: "api", Cluster: "app"}},
+			Filters: []harness.HTTPFilter{inForm(t, harness.Wasm{RootID: "retry", Module: harness.Module(t, "retry"),
+				Configuration:               `{"backoff": {"base": "10ms"}, "methods": ["POST"], "grpc_trailers": true}`,
+				AllowOnHeadersStopIteration: true})},
+		}},
+	})
+	conn, err := grpc.NewClient(strings.TrimPrefix(envoy.URL(""), "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), harness.ClientTimeout)
+	defer cancel()
+	_, err = grpc_health_v1.NewHealthClient(conn).Check(ctx, &grpc_health_v1.HealthCheckRequest{})
+	assert.Equal(t, codes.FailedPrecondition, status.Code(err), "%v", err)
+	assert.Equal(t, "second try", status.Convert(err).Message())
+	assert.Equal(t, int32(2), health.calls.Load())
+	assert.Equal(t, 2, up.Count())
+	assert.Equal(t, uint64(1), envoy.Stat("wasmcustom.steadfast_retry_retries_total.key.app"))
 }

@@ -39,6 +39,8 @@ const (
 	// DefaultPushbackMax is pushback.max: the longest wait a server's
 	// pushback can ask for.
 	DefaultPushbackMax = 10 * time.Second
+	// MaxGRPCHold bounds how long a gRPC answer is held for its trailers.
+	MaxGRPCHold = 10 * time.Second
 	// DefaultTryTimeout is the timeout of a retry when neither
 	// per_try_timeout nor a deadline gives one (Envoy's route timeout).
 	DefaultTryTimeout = 15 * time.Second
@@ -111,6 +113,13 @@ type Config struct {
 	// BodyLimit is the largest request body replayed, 0 to MaxBodyLimit
 	// bytes; a larger body is not retried. Absent: DefaultBodyLimit.
 	BodyLimit *int `json:"body_limit"`
+	// GRPCTrailers holds a gRPC answer whose headers carry no status until
+	// its trailers, to retry a status sent there. It needs Envoy's
+	// allow_on_headers_stop_iteration (not settable through Istio's
+	// WasmPlugin): without it Envoy delivers no trailers to a response
+	// paused at its headers, and the answer waits MaxGRPCHold. Absent:
+	// false (gRPC statuses are read from headers, trailers-only answers).
+	GRPCTrailers bool `json:"grpc_trailers"`
 	// GRPCHoldLimit bounds the gRPC answer held until its trailers, 0 to
 	// MaxBodyLimit bytes; past it the answer passes unretried. Absent:
 	// DefaultGRPCHoldLimit.
@@ -210,6 +219,7 @@ type policy struct {
 	keyHeader     string
 	bodyLimit     int
 	grpcHold      int
+	grpcTrailers  bool
 	backoff       Backoff
 	pushback      bool
 	pushbackMax   time.Duration
@@ -288,6 +298,7 @@ func (c *Config) Validate() error {
 	if err := byteLimit("grpc_hold_limit", c.GRPCHoldLimit, &p.grpcHold); err != nil {
 		return err
 	}
+	p.grpcTrailers = c.GRPCTrailers
 	b, err := c.Backoff.prepare()
 	if err != nil {
 		return err
@@ -492,6 +503,9 @@ func duration(path string, d *pipeline.Duration, dst *time.Duration) error {
 
 // MaxAttemptsAllowed is max_attempts with its default.
 func (c *Config) MaxAttemptsAllowed() int { return c.p.maxAttempts }
+
+// HoldsForTrailers is grpc_trailers.
+func (c *Config) HoldsForTrailers() bool { return c.p.grpcTrailers }
 
 // BodyLimitBytes is body_limit with its default.
 func (c *Config) BodyLimitBytes() int { return c.p.bodyLimit }

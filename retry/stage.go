@@ -121,7 +121,7 @@ func (st *stage) Start(s *pipeline.Stream) pipeline.Handler {
 			h.req.BodyTooLarge = true
 		}
 	}
-	if h.grpc && cfg.RetriesGRPC() {
+	if h.grpc && cfg.RetriesGRPC() && cfg.HoldsForTrailers() {
 		h.wants |= pipeline.WantResponseBody | pipeline.WantResponseTrailers
 	}
 	return h
@@ -257,6 +257,12 @@ func (h *handler) RequestBody(_ *pipeline.Stream, chunk []byte, _ bool) pipeline
 func (h *handler) ResponseHeaders(s *pipeline.Stream) pipeline.Verdict {
 	a := h.firstAnswer(s)
 	if h.wants&pipeline.WantResponseTrailers != 0 && a.Status == 200 && !a.HasGRPCStatus && !s.ResponseEnded() {
+		// Bounded in time too: a proxy that does not deliver the body and
+		// trailers of a response paused at its headers (Envoy without
+		// allow_on_headers_stop_iteration) releases it at the deadline.
+		if s.After(s.Now().Add(MaxGRPCHold)) != nil {
+			return pipeline.Continue
+		}
 		h.trailers = true
 		return pipeline.Hold()
 	}
@@ -273,6 +279,7 @@ func (h *handler) ResponseBody(s *pipeline.Stream, size int, end bool) pipeline.
 		return pipeline.Continue
 	case size > h.cfg.GRPCHoldLimitBytes() || end:
 		h.trailers = false // too large to hold, or no trailers to wait for
+		s.CancelTimer()
 		return pipeline.Continue
 	}
 	return pipeline.Hold()
@@ -287,6 +294,7 @@ func (h *handler) ResponseTrailers(s *pipeline.Stream) pipeline.Verdict {
 		return pipeline.Continue
 	}
 	h.trailers = false
+	s.CancelTimer()
 	a := h.firstAnswer(s)
 	if v, ok := s.ResponseTrailer("grpc-status"); ok {
 		a.GRPCStatus, a.HasGRPCStatus = breaker.ParseGRPCStatus(v)
@@ -342,6 +350,7 @@ func (h *handler) decide(s *pipeline.Stream, a Answer, header func(string) (stri
 			d.Reason = ReasonBudget
 		}
 	}
+	h.st.env.Log.Debugf("steadfast %s: try %d answered %d (grpc %d): %s, wait %s", RootID, h.attempt, a.Status, a.GRPCStatus, d.Reason, d.Wait)
 	if !d.Retry() {
 		h.count(d.Reason)
 		return h.answer()
@@ -403,6 +412,11 @@ func (h *handler) answer() pipeline.Verdict {
 
 // Timer sends the next try, as a callout to the route's cluster.
 func (h *handler) Timer(s *pipeline.Stream) pipeline.Verdict {
+	if h.trailers {
+		h.trailers = false // the trailers did not come in time: no retry
+		h.st.env.Log.Debugf("steadfast %s: no gRPC trailers within %s; the answer passes", RootID, MaxGRPCHold)
+		return pipeline.Continue
+	}
 	next := h.attempt + 1
 	if err := s.Dispatch(s.Cluster(), h.calloutHeaders(next), h.body, h.timeout); err != nil {
 		h.st.env.Log.Warnf("steadfast %s: retry not sent: %v; the last answer goes to the client", RootID, err)

@@ -198,7 +198,7 @@ func TestStageRetriesGRPCUnavailableFromTheTrailers(t *testing.T) {
 	f := testFilter()
 	grpc := append(slices.Clone(post), [2]string{"content-type", "application/grpc"})
 	plugintest.Run(t, f, func(t *testing.T, mode plugintest.Mode) {
-		h := plugintest.Start(t, f, mode, `{`+fast+`, "methods": ["POST"]}`, cluster("app"))
+		h := plugintest.Start(t, f, mode, `{`+fast+`, "methods": ["POST"], "grpc_trailers": true}`, cluster("app"))
 		id := h.InitializeHttpContext()
 		h.CallOnRequestHeaders(id, slices.Clone(grpc), false)
 		h.CallOnRequestBody(id, []byte("\x00\x00\x00\x00\x00"), true)
