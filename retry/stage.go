@@ -309,8 +309,10 @@ func (h *handler) firstAnswer(s *pipeline.Stream) Answer {
 	if v, ok := s.ResponseHeader(":status"); ok {
 		a.Status, _ = strconv.Atoi(v)
 	}
-	if v, ok := s.ResponseHeader("grpc-status"); ok {
-		a.GRPCStatus, a.HasGRPCStatus = breaker.ParseGRPCStatus(v)
+	if h.grpc {
+		if v, ok := s.ResponseHeader("grpc-status"); ok {
+			a.GRPCStatus, a.HasGRPCStatus = breaker.ParseGRPCStatus(v)
+		}
 	}
 	if a.Status >= 400 || a.Status == 0 {
 		if details, _ := s.Property(propertyCodeDetails); len(details) > 0 && string(details) != "via_upstream" {
@@ -350,7 +352,9 @@ func (h *handler) decide(s *pipeline.Stream, a Answer, header func(string) (stri
 			d.Reason = ReasonBudget
 		}
 	}
-	h.st.env.Log.Debugf("steadfast %s: try %d answered %d (grpc %d): %s, wait %s", RootID, h.attempt, a.Status, a.GRPCStatus, d.Reason, d.Wait)
+	if h.held {
+		h.st.env.Log.Debugf("steadfast %s: try %d answered %d (grpc %d): %s, wait %s", RootID, h.attempt, a.Status, a.GRPCStatus, d.Reason, d.Wait)
+	}
 	if !d.Retry() {
 		h.count(d.Reason)
 		return h.answer()
