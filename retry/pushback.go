@@ -1,6 +1,7 @@
 package retry
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -91,20 +92,14 @@ func XRateLimitReset(v string, now time.Time) (time.Duration, bool) {
 	return d, true
 }
 
-// decimal parses 1*DIGIT up to limit.
+// decimal parses 1*DIGIT (no sign, no spaces) up to limit.
 func decimal(s string, limit int64) (int64, bool) {
-	if s == "" || len(s) > 19 {
+	if s == "" || s[0] == '+' {
 		return 0, false
 	}
-	var n int64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if n = n*10 + int64(c-'0'); n > limit {
-			return 0, false
-		}
+	n, err := strconv.ParseUint(s, 10, 63)
+	if err != nil || n > uint64(limit) {
+		return 0, false
 	}
-	return n, true
+	return int64(n), true
 }
