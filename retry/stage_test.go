@@ -292,3 +292,22 @@ func TestCalloutNotReached(t *testing.T) {
 	assert.False(t, calloutNotReached(&pipeline.Callout{Status: 503, Body: []byte("upstream connect error or disconnect/reset before headers. reset reason: connection termination")}))
 	assert.False(t, calloutNotReached(&pipeline.Callout{Status: 502, Body: []byte(refused)}))
 }
+
+// A proxy that delivers no trailers to a response paused at its headers
+// (Envoy without allow_on_headers_stop_iteration) gets the answer back
+// after MaxGRPCHold, unretried.
+func TestStageReleasesAGRPCAnswerWhoseTrailersDoNotCome(t *testing.T) {
+	c := &testClock{t: time.Unix(1700000000, 0)}
+	f := plugintest.Filter{RootID: RootID, Filters: []pipeline.Filter{Filter}, Env: func(e *pipeline.Env) { e.Now = c.now }}
+	h := plugintest.Start(t, f, plugintest.Native, `{`+fast+`, "methods": ["POST"], "grpc_trailers": true}`, cluster("app"))
+	id := h.InitializeHttpContext()
+	h.CallOnRequestHeaders(id, append(slices.Clone(post), [2]string{"content-type", "application/grpc"}), true)
+	require.Equal(t, types.ActionPause, h.CallOnResponseHeaders(id, status(200), false))
+	h.Tick()
+	require.Equal(t, types.ActionPause, h.GetCurrentHttpStreamAction(id), "still waiting")
+	c.t = c.t.Add(MaxGRPCHold)
+	h.Tick()
+	assert.Equal(t, types.ActionContinue, h.GetCurrentHttpStreamAction(id), "released")
+	h.CompleteHttpContext(id)
+	assert.Empty(t, h.GetCalloutAttributesFromContext(id))
+}
