@@ -110,9 +110,6 @@ func (st *stage) Start(s *pipeline.Stream) pipeline.Handler {
 	} else {
 		h.deadline = cfg.DeadlineOf(now, "", "")
 	}
-	if t := cfg.FirstTryTimeout(now, h.deadline); t > 0 {
-		_ = s.SetHeader(headerTimeout, strconv.FormatInt(max(t.Milliseconds(), 1), 10))
-	}
 	h.grpc = s.IsGRPC()
 	if !s.RequestEnded() {
 		if cfg.BodyLimitBytes() > 0 {
@@ -123,6 +120,10 @@ func (st *stage) Start(s *pipeline.Stream) pipeline.Handler {
 	}
 	if h.grpc && cfg.RetriesGRPC() && cfg.HoldsForTrailers() {
 		h.wants |= pipeline.WantResponseBody | pipeline.WantResponseTrailers
+	}
+	// Last: a header set makes the view forget the headers it read.
+	if t := cfg.FirstTryTimeout(now, h.deadline); t > 0 {
+		_ = s.SetHeader(headerTimeout, strconv.FormatInt(max(t.Milliseconds(), 1), 10))
 	}
 	return h
 }

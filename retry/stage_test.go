@@ -311,3 +311,26 @@ func TestStageReleasesAGRPCAnswerWhoseTrailersDoNotCome(t *testing.T) {
 	h.CompleteHttpContext(id)
 	assert.Empty(t, h.GetCalloutAttributesFromContext(id))
 }
+
+// The first try's timeout goes to the router as its timeout header, cut
+// to the request's deadline; retries do not carry it.
+func TestStageSetsTheFirstTrysTimeout(t *testing.T) {
+	f := testFilter()
+	plugintest.Run(t, f, func(t *testing.T, mode plugintest.Mode) {
+		h := plugintest.Start(t, f, mode, `{`+fast+`, "per_try_timeout": "300ms"}`, cluster("app"))
+		id := h.InitializeHttpContext()
+		h.CallOnRequestHeaders(id, slices.Clone(get), true)
+		assert.Contains(t, h.GetCurrentRequestHeaders(id), [2]string{"x-envoy-upstream-rq-timeout-ms", "300"})
+		require.Equal(t, types.ActionPause, h.CallOnResponseHeaders(id, status(504), true))
+		c := tickForCallout(t, h, id, 1)
+		for _, kv := range c.Headers {
+			assert.NotEqual(t, "x-envoy-upstream-rq-timeout-ms", kv[0])
+		}
+		h.CompleteHttpContext(id)
+
+		short := h.InitializeHttpContext()
+		h.CallOnRequestHeaders(short, append(slices.Clone(get), [2]string{"grpc-timeout", "100m"}), true)
+		assert.Contains(t, h.GetCurrentRequestHeaders(short), [2]string{"x-envoy-upstream-rq-timeout-ms", "100"})
+		h.CompleteHttpContext(short)
+	})
+}
