@@ -10,7 +10,7 @@ VENV          := $(TOOLS)/venv
 ENVOY_BIN     ?= $(CURDIR)/$(VENV)/bin/envoy
 export ENVOY_BIN
 
-FILTERS   := faults webhookauth breaker suite
+FILTERS   := faults webhookauth breaker retry suite
 MODULES   := $(addprefix build/,$(addsuffix .wasm,$(FILTERS)) minimal.wasm)
 WASM_ENV  := GOOS=wasip1 GOARCH=wasm
 FUZZTIME  ?= 5s
@@ -54,7 +54,7 @@ unit: build ## unit tests and the filter tests, natively and as Wasm under wazer
 
 e2e: build envoy ## tests against a real Envoy: each filter alone, then the same tests in the suite
 	$(GO) test -count=1 -timeout 20m ./e2e/...
-	STEADFAST_E2E_FORM=suite $(GO) test -count=1 -timeout 20m -run '^(TestFaults|TestWebhook|TestReplay|TestBreaker)' ./e2e/
+	STEADFAST_E2E_FORM=suite $(GO) test -count=1 -timeout 20m -run '^(TestFaults|TestWebhook|TestReplay|TestBreaker|TestRetry)' ./e2e/
 	cd e2e/etcd && $(GO) test -count=1 -timeout 20m ./...
 
 fuzz: ## run every fuzz target for FUZZTIME (default 5s)
@@ -77,7 +77,7 @@ run: build envoy ## start the suite in Envoy with a demo upstream and print what
 check: ## gofmt, go vet (host and wasip1), go mod tidy: fail on any diff
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 	$(GO) vet ./...
-	$(WASM_ENV) $(GO) vet ./internal/... ./faults/... ./webhookauth/... ./breaker/... ./plugins/faults ./plugins/webhookauth ./plugins/breaker ./plugins/suite
+	$(WASM_ENV) $(GO) vet ./internal/... ./faults/... ./webhookauth/... ./breaker/... ./retry/... ./plugins/faults ./plugins/webhookauth ./plugins/breaker ./plugins/retry ./plugins/suite
 	@cp go.mod build/go.mod.bak 2>/dev/null || { mkdir -p build && cp go.mod build/go.mod.bak; }; cp go.sum build/go.sum.bak
 	$(GO) mod tidy
 	@if ! cmp -s go.mod build/go.mod.bak || ! cmp -s go.sum build/go.sum.bak; then \

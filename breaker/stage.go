@@ -347,6 +347,9 @@ func (h *handler) Wants() pipeline.Wants { return pipeline.WantResponseTrailers 
 // its status is still to come in the trailers. The headers are read in
 // one call: a closed circuit's request costs as few calls as possible.
 func (h *handler) ResponseHeaders(s *pipeline.Stream) pipeline.Verdict {
+	if h.done {
+		return pipeline.Continue // a later stage reported this try (Attempt)
+	}
 	now := s.Now()
 	r := Response{Elapsed: now.Sub(h.start)}
 	failureHeader, pushback := h.cfg.FailureHeader(), false

@@ -84,6 +84,11 @@ type costRow struct {
 	filters []*costFilter
 	// status is what every request of the row is answered; 0 means 200.
 	status int
+	// query is sent on the row's requests ("?status=503" makes the
+	// upstream fail them).
+	query string
+	// route adjusts the row's route (Envoy's own retry policy).
+	route func(r *harness.Route)
 }
 
 // want is the status every request of the row is answered with.
@@ -122,6 +127,18 @@ var costRows = []costRow{
 	{name: "breaker-closed", about: "breaker, circuit closed: every request passes and is counted", filters: []*costFilter{costBreaker}},
 	{name: "suite-breaker-closed", about: "the breaker as the `breaker` section of a `suite` instance, circuit closed", filters: []*costFilter{costSuiteBreaker}},
 	{name: "breaker-open", about: "breaker, circuit open: every request is answered 503 without the upstream", filters: []*costFilter{costBreakerOpen}, status: 503},
+	{name: "retry-pass", about: "retry, first attempt succeeds: nothing retried", filters: []*costFilter{costRetry}},
+	{name: "suite-retry-pass", about: "the same as the retry stage of a `suite` instance", filters: []*costFilter{costSuiteRetry}},
+	{name: "none-503", about: "no filter, the upstream answers 503: one attempt", status: 503, query: "?status=503"},
+	{
+		name: "retry-once-503", about: "retry, max_attempts 2, the upstream answers 503: one retry by callout",
+		filters: []*costFilter{costRetry}, status: 503, query: "?status=503",
+	},
+	{
+		name: "envoy-retry-once-503", about: "Envoy's router retry (5xx, num_retries 1) of the same failure, no filter",
+		status: 503, query: "?status=503",
+		route: func(r *harness.Route) { r.RetryOn, r.NumRetries, r.RetryBackOff = "5xx", 1, time.Millisecond },
+	},
 }
 
 var (
@@ -168,6 +185,15 @@ var (
 		func(p costProbe) bool {
 			return counted(p, "wasmcustom.steadfast_breaker_requests_total.key.upstream.verdict.allowed")
 		})
+	// The retry entry keys its metrics by route, the suite's by cluster,
+	// so that each shows where it ran. Retries wait 1ms (Envoy's retry row
+	// too), no budget limits them.
+	costRetry = suiteFilter(harness.Wasm{Name: "cost.retry", RootID: "retry"},
+		func([]string) string { return fmt.Sprintf(costRetryConfig, "route") },
+		func(p costProbe) bool { return counted(p, "wasmcustom.steadfast_retry_attempts_total.key."+p.route) })
+	costSuiteRetry = suiteFilter(harness.Wasm{Name: "cost.suite-retry", RootID: "suite"},
+		func([]string) string { return `{"retry":` + fmt.Sprintf(costRetryConfig, "cluster") + `}` },
+		func(p costProbe) bool { return counted(p, "wasmcustom.steadfast_retry_attempts_total.key.upstream") })
 	// The suite's webhookauth names a verified header of its own, which it
 	// removes from every request it sees: that shows it ran, where the
 	// faults counters of a route are shared with the faults entry.
@@ -179,6 +205,9 @@ var (
 		},
 		func(p costProbe) bool { return faultsCounted("")(p) && p.upstream.Header.Get(costSuiteMarker) == "" })
 )
+
+// costRetryConfig is the retry rows' configuration, given the budget key.
+const costRetryConfig = `{"max_attempts":2,"backoff":{"base":"1ms","max":"1ms","jitter":"none"},"budget":{"enabled":false,"key":%q}}`
 
 // suiteFilter is w, an entry of build/suite.wasm with its configuration
 // for the routes it runs on. Every such entry has the same vm_id and
@@ -283,7 +312,11 @@ func costListener(t *testing.T, rows []costRow, cluster string) (harness.Listene
 				off = append(off, f.name)
 			}
 		}
-		l.Routes = append(l.Routes, harness.Route{Name: row.name, Prefix: "/" + row.name + "/", Cluster: cluster, DisableFilters: off})
+		r := harness.Route{Name: row.name, Prefix: "/" + row.name + "/", Cluster: cluster, DisableFilters: off}
+		if row.route != nil {
+			row.route(&r)
+		}
+		l.Routes = append(l.Routes, r)
 	}
 	return l, chain
 }
@@ -302,7 +335,7 @@ func TestCostPaired(t *testing.T) {
 		Clusters:    []harness.Cluster{up.Cluster("upstream")},
 		Listeners:   []harness.Listener{listener},
 	})
-	url := func(row costRow) string { return envoy.URL("/" + row.name + "/") }
+	url := func(row costRow) string { return envoy.URL("/" + row.name + "/" + row.query) }
 
 	for _, row := range p.rows {
 		checkCostRoute(t, envoy, up, row, chain, url(row))

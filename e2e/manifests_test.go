@@ -16,6 +16,7 @@ import (
 	"github.com/steadfast-proxy/steadfast/breaker"
 	"github.com/steadfast-proxy/steadfast/e2e/harness"
 	"github.com/steadfast-proxy/steadfast/faults"
+	"github.com/steadfast-proxy/steadfast/retry"
 	"github.com/steadfast-proxy/steadfast/webhookauth"
 )
 
@@ -24,10 +25,11 @@ var parsers = map[string]func([]byte) error{
 	faults.RootID:      func(b []byte) error { _, err := faults.Parse(b); return err },
 	webhookauth.RootID: func(b []byte) error { _, err := webhookauth.Parse(b); return err },
 	breaker.RootID:     func(b []byte) error { _, err := breaker.Parse(b); return err },
+	retry.RootID:       func(b []byte) error { _, err := retry.Parse(b); return err },
 }
 
 // secretless are the filters whose configuration names no secret.
-var secretless = map[string]bool{breaker.RootID: true}
+var secretless = map[string]bool{breaker.RootID: true, retry.RootID: true}
 
 // TestIstioManifestsCarryValidConfigs parses the pluginConfig of every
 // shipped WasmPlugin with the filter its pluginName selects, and checks

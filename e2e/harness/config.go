@@ -99,6 +99,12 @@ type Route struct {
 	// Timeout is the route's upstream timeout. 0 keeps Envoy's default of
 	// 15s; a negative value disables the timeout.
 	Timeout time.Duration
+	// RetryOn gives the route Envoy's own retry policy (retry_on, such as
+	// "5xx") with NumRetries retries, each after RetryBackOff (base and
+	// max interval); "" has none.
+	RetryOn      string
+	NumRetries   int
+	RetryBackOff time.Duration
 }
 
 // DirectResponse is an answer Envoy sends without an upstream.
@@ -416,6 +422,13 @@ func renderRoute(r Route) (any, error) {
 			action["timeout"] = "0s"
 		case r.Timeout > 0:
 			action["timeout"] = duration(r.Timeout)
+		}
+		if r.RetryOn != "" {
+			policy := obj{"retry_on": r.RetryOn, "num_retries": r.NumRetries}
+			if r.RetryBackOff > 0 {
+				policy["retry_back_off"] = obj{"base_interval": duration(r.RetryBackOff), "max_interval": duration(r.RetryBackOff)}
+			}
+			action["retry_policy"] = policy
 		}
 		out["route"] = action
 	default:

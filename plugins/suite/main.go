@@ -9,9 +9,10 @@ import (
 	"github.com/steadfast-proxy/steadfast/breaker"
 	"github.com/steadfast-proxy/steadfast/faults"
 	"github.com/steadfast-proxy/steadfast/internal/pipeline"
+	"github.com/steadfast-proxy/steadfast/retry"
 	"github.com/steadfast-proxy/steadfast/webhookauth"
 )
 
 func main() {}
 
-func init() { pipeline.RegisterSuite(webhookauth.Filter, faults.Filter, breaker.Filter) }
+func init() { pipeline.RegisterSuite(webhookauth.Filter, faults.Filter, breaker.Filter, retry.Filter) }

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -21,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -134,12 +136,25 @@ const (
 )
 
 // demoUpstream is Echo, except on /unstable: an upstream that goes through
-// outages, for the breaker to open on.
+// outages, for the breaker to open on; and on /retry, one that is busy two
+// requests in three, for the retry filter to retry.
 func demoUpstream() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", harness.Echo())
 	mux.Handle("/unstable", &unstable{})
+	mux.Handle("/retry", &busy{})
 	return mux
+}
+
+// busy answers 503 to two requests in three, 200 to the third.
+type busy struct{ n atomic.Int64 }
+
+func (b *busy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if b.n.Add(1)%3 != 0 {
+		http.Error(w, "demo upstream: busy", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = io.WriteString(w, "demo upstream: served on attempt "+cmp.Or(r.Header.Get("x-steadfast-attempt"), "1")+"\n")
 }
 
 // unstable answers 503 during an outage and 200 otherwise.
@@ -235,6 +250,11 @@ Try:
   # after 3 failures the circuit opens for 5s (503 with retry-after, the
   # upstream spared), then one probe finds it up and closes the circuit
   for i in $(seq 1 30); do curl -s -o /dev/null -w '%%{http_code} ' %[1]s/unstable; sleep 0.25; done; echo
+  # retry: the upstream behind /retry is busy (503) two requests in three;
+  # the filter retries with jittered backoff and every request succeeds
+  # (x-steadfast-retries says how many retries it took)
+  for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%%{http_code} ' %[1]s/retry; done; echo
+  curl -i %[1]s/retry
   # faults on demand, guarded by a token
   curl -i -H 'x-steadfast-fault-token: %[4]s' -H 'x-steadfast-fault-abort: 418' %[1]s/chaos
   # webhookauth: a GitHub delivery signed with the demo secret passes (run it

@@ -149,6 +149,18 @@ func TestDemoServesWhatItPrints(t *testing.T) {
 	assert.Equal(t, 503, status, "the circuit is open")
 	assert.Contains(t, []string{"4", "5"}, h.Get("retry-after"), "the breaker's answer, open for 5s")
 
+	// /retry is busy two requests in three: every request succeeds, some
+	// after retries.
+	retried := 0
+	for i := range 6 {
+		status, h := do("GET", "/retry", "")
+		assert.Equal(t, 200, status, "request %d to /retry", i+1)
+		if h.Get("x-steadfast-retries") != "" {
+			retried++
+		}
+	}
+	assert.Positive(t, retried, "some requests to /retry were retried")
+
 	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/stats/prometheus", o.admin))
 	require.NoError(t, err)
 	metrics, _ := io.ReadAll(resp.Body)
@@ -156,9 +168,11 @@ func TestDemoServesWhatItPrints(t *testing.T) {
 	assert.Contains(t, string(metrics), `steadfast_faults_aborts_injected_total{route="flaky",kind="request"}`)
 	assert.Contains(t, string(metrics), `steadfast_webhookauth_requests_total{`)
 	assert.Contains(t, string(metrics), `steadfast_breaker_transitions_total{key="unstable",from="closed",to="open"} 1`)
+	assert.Contains(t, string(metrics), `steadfast_retry_retries_total{key="retry"}`)
 
 	var tried bytes.Buffer
 	printTryLines(&tried, o)
 	assert.Contains(t, tried.String(), sig, "the printed curl line carries a valid signature")
 	assert.Contains(t, tried.String(), "/unstable")
+	assert.Contains(t, tried.String(), "/retry")
 }
