@@ -307,12 +307,14 @@ func (h *handler) ResponseTrailers(s *pipeline.Stream) pipeline.Verdict {
 // firstAnswer reads the answer to the first try from the response.
 func (h *handler) firstAnswer(s *pipeline.Stream) Answer {
 	var a Answer
-	if v, ok := s.ResponseHeader(":status"); ok {
-		a.Status, _ = strconv.Atoi(v)
-	}
-	if h.grpc {
-		if v, ok := s.ResponseHeader("grpc-status"); ok {
-			a.GRPCStatus, a.HasGRPCStatus = breaker.ParseGRPCStatus(v)
+	// One read of every header, which the stages before this one (the
+	// breaker) share, and from which readHeaders takes what it needs.
+	for _, kv := range s.ResponseHeaders() {
+		switch {
+		case kv[0] == ":status":
+			a.Status, _ = strconv.Atoi(kv[1])
+		case kv[0] == "grpc-status" && h.grpc && !a.HasGRPCStatus:
+			a.GRPCStatus, a.HasGRPCStatus = breaker.ParseGRPCStatus(kv[1])
 		}
 	}
 	if a.Status >= 400 || a.Status == 0 {
