@@ -21,7 +21,10 @@ import (
 // Timeouts of the Envoy lifecycle.
 const (
 	// ReadyTimeout bounds the wait for /ready and the listeners' ports.
-	ReadyTimeout = 30 * time.Second
+	// V8 compiles every module eagerly (TurboFan, no Liftoff), once per
+	// Envoy: the suite's takes seconds on an idle 2-core machine and has
+	// taken over 30 s on a loaded one.
+	ReadyTimeout = 90 * time.Second
 	// StopTimeout is how long Envoy gets to exit after SIGTERM before SIGKILL.
 	StopTimeout = 5 * time.Second
 	// FailureLogLines is how much of Envoy's log a failed test prints.
