@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -15,10 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/steadfast-proxy/steadfast/e2e/harness"
@@ -333,50 +332,84 @@ func TestRetryNotIntoAnOpenCircuit(t *testing.T) {
 // flakyHealth answers UNAVAILABLE after its response headers, so that the
 // status travels in the trailers, until fails calls have failed; then
 // FAILED_PRECONDITION, which is not retried.
-type flakyHealth struct {
-	grpc_health_v1.UnimplementedHealthServer
-	calls atomic.Int32
-	fails int32
+// trailersOnlyFirst answers a gRPC call's first try UNAVAILABLE in its
+// headers (trailers-only, as Envoy's own answers and many servers' errors
+// come), and the following tries through the gRPC server.
+type trailersOnlyFirst struct {
+	server *grpc.Server
+	calls  atomic.Int32
 }
 
-func (h *flakyHealth) Check(ctx context.Context, _ *grpc_health_v1.HealthCheckRequest) (*grpc_health_v1.HealthCheckResponse, error) {
-	if err := grpc.SendHeader(ctx, metadata.Pairs("x-upstream", "health")); err != nil {
-		return nil, err
+func (h *trailersOnlyFirst) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.calls.Add(1) == 1 {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("content-type", "application/grpc")
+		w.Header().Set("grpc-status", "14")
+		w.Header().Set("grpc-message", "upstream unavailable")
+		w.WriteHeader(http.StatusOK)
+		return
 	}
-	if h.calls.Add(1) <= h.fails {
-		return nil, status.Error(codes.Unavailable, "upstream unavailable")
-	}
-	return nil, status.Error(codes.FailedPrecondition, "second try")
+	h.server.ServeHTTP(w, r)
 }
 
-// UNAVAILABLE in the trailers is retried: the client sees the retry's
-// status and message. A retry's OK answer cannot carry its message: Envoy
-// answers a gRPC request's local reply trailers-only (see the README).
-func TestRetryGRPCUnavailableInTrailers(t *testing.T) {
-	server := grpc.NewServer()
-	health := &flakyHealth{fails: 1}
-	grpc_health_v1.RegisterHealthServer(server, health)
-	up := harness.NewUpstream(t, server)
+// grpcEnvoy is an Envoy with filter in front of a gRPC upstream over h2c,
+// cluster "app", one route "api".
+func grpcEnvoy(t *testing.T, upstream http.Handler, filter harness.HTTPFilter) *harness.Envoy {
+	up := harness.NewUpstream(t, upstream)
 	app := up.Cluster("app")
 	app.HTTP2 = true
-	envoy := harness.Start(t, harness.Config{
-		Clusters: []harness.Cluster{app},
-		Listeners: []harness.Listener{{
-			Routes: []harness.Route{{Name: "api", Cluster: "app"}},
-			Filters: []harness.HTTPFilter{inForm(t, harness.Wasm{RootID: "retry", Module: harness.Module(t, "retry"),
-				Configuration:               `{"backoff": {"base": "10ms"}, "methods": ["POST"], "grpc_trailers": true}`,
-				AllowOnHeadersStopIteration: true})},
-		}},
+	return harness.Start(t, harness.Config{
+		Clusters:  []harness.Cluster{app},
+		Listeners: []harness.Listener{{Routes: []harness.Route{{Name: "api", Cluster: "app"}}, Filters: []harness.HTTPFilter{filter}}},
 	})
+}
+
+type healthy struct {
+	grpc_health_v1.UnimplementedHealthServer
+}
+
+func (healthy) Check(context.Context, *grpc_health_v1.HealthCheckRequest) (*grpc_health_v1.HealthCheckResponse, error) {
+	return &grpc_health_v1.HealthCheckResponse{Status: grpc_health_v1.HealthCheckResponse_SERVING}, nil
+}
+
+// A gRPC call answered UNAVAILABLE is retried, and the client gets the
+// retry's response message: the stage hands gRPC retries to Envoy's
+// router, since a filter's local reply reaches a gRPC client trailers-only
+// (TestRetryLocalReplyLosesTheGRPCMessage shows why). The router reads the
+// status in the response headers (trailers-only answers) only.
+func TestRetryGRPCUnavailable(t *testing.T) {
+	server := grpc.NewServer()
+	grpc_health_v1.RegisterHealthServer(server, healthy{})
+	flaky := &trailersOnlyFirst{server: server}
+	envoy := grpcEnvoy(t, flaky, inForm(t, harness.Wasm{RootID: "retry", Module: harness.Module(t, "retry"),
+		Configuration: `{"max_attempts": 3, "per_try_timeout": "2s"}`}))
+	conn, err := grpc.NewClient(strings.TrimPrefix(envoy.URL(""), "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), harness.ClientTimeout)
+	defer cancel()
+	resp, err := grpc_health_v1.NewHealthClient(conn).Check(ctx, &grpc_health_v1.HealthCheckRequest{})
+	require.NoError(t, err)
+	assert.Equal(t, grpc_health_v1.HealthCheckResponse_SERVING, resp.GetStatus(), "the retry's message reaches the client")
+	assert.Equal(t, int32(2), flaky.calls.Load())
+	assert.Equal(t, uint64(1), envoy.Stat("wasmcustom.steadfast_retry_grpc_delegated_total.key.app"))
+	assert.Equal(t, uint64(1), envoy.Stat("cluster.app.upstream_rq_retry"))
+}
+
+// Why gRPC retries are the router's: a Wasm filter's local reply to a gRPC
+// request (here the breaker's, forced open) reaches the client as a
+// trailers-only answer, status and grpc-message but never a message.
+func TestRetryLocalReplyLosesTheGRPCMessage(t *testing.T) {
+	server := grpc.NewServer()
+	grpc_health_v1.RegisterHealthServer(server, healthy{})
+	envoy := grpcEnvoy(t, server, harness.Wasm{RootID: "breaker", Module: harness.Module(t, "breaker"),
+		Configuration: `{"mode": "forced_open", "reply": {"body": "a message in the body"}}`})
 	conn, err := grpc.NewClient(strings.TrimPrefix(envoy.URL(""), "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), harness.ClientTimeout)
 	defer cancel()
 	_, err = grpc_health_v1.NewHealthClient(conn).Check(ctx, &grpc_health_v1.HealthCheckRequest{})
-	assert.Equal(t, codes.FailedPrecondition, status.Code(err), "%v", err)
-	assert.Equal(t, "second try", status.Convert(err).Message())
-	assert.Equal(t, int32(2), health.calls.Load())
-	assert.Equal(t, 2, up.Count())
-	assert.Equal(t, uint64(1), envoy.Stat("wasmcustom.steadfast_retry_retries_total.key.app"))
+	require.Error(t, err, "no message arrives")
+	assert.Equal(t, "a message in the body", status.Convert(err).Message(), "the body became grpc-message")
 }

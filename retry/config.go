@@ -16,9 +16,6 @@ const (
 	// DefaultBodyLimit is body_limit: the largest request body kept to be
 	// replayed, in bytes.
 	DefaultBodyLimit = 64 << 10
-	// DefaultGRPCHoldLimit is grpc_hold_limit: how many bytes of a gRPC
-	// answer are held while its status is awaited in the trailers.
-	DefaultGRPCHoldLimit = 64 << 10
 	// DefaultIdempotencyKeyHeader names the request header that makes a
 	// POST or PATCH retryable.
 	DefaultIdempotencyKeyHeader = "idempotency-key"
@@ -39,8 +36,6 @@ const (
 	// DefaultPushbackMax is pushback.max: the longest wait a server's
 	// pushback can ask for.
 	DefaultPushbackMax = 10 * time.Second
-	// MaxGRPCHold bounds how long a gRPC answer is held for its trailers.
-	MaxGRPCHold = 10 * time.Second
 	// DefaultTryTimeout is the timeout of a retry when neither
 	// per_try_timeout nor a deadline gives one (Envoy's route timeout).
 	DefaultTryTimeout = 15 * time.Second
@@ -113,17 +108,6 @@ type Config struct {
 	// BodyLimit is the largest request body replayed, 0 to MaxBodyLimit
 	// bytes; a larger body is not retried. Absent: DefaultBodyLimit.
 	BodyLimit *int `json:"body_limit"`
-	// GRPCTrailers holds a gRPC answer whose headers carry no status until
-	// its trailers, to retry a status sent there. It needs Envoy's
-	// allow_on_headers_stop_iteration (not settable through Istio's
-	// WasmPlugin): without it Envoy delivers no trailers to a response
-	// paused at its headers, and the answer waits MaxGRPCHold. Absent:
-	// false (gRPC statuses are read from headers, trailers-only answers).
-	GRPCTrailers bool `json:"grpc_trailers"`
-	// GRPCHoldLimit bounds the gRPC answer held until its trailers, 0 to
-	// MaxBodyLimit bytes; past it the answer passes unretried. Absent:
-	// DefaultGRPCHoldLimit.
-	GRPCHoldLimit *int `json:"grpc_hold_limit"`
 	// Backoff is the wait before each retry.
 	Backoff *BackoffSpec `json:"backoff"`
 	// Pushback honours a server's own wait (Retry-After, ...).
@@ -218,8 +202,7 @@ type policy struct {
 	methods       []string
 	keyHeader     string
 	bodyLimit     int
-	grpcHold      int
-	grpcTrailers  bool
+	grpcRetryOn   string // x-envoy-retry-grpc-on for the router
 	backoff       Backoff
 	pushback      bool
 	pushbackMax   time.Duration
@@ -263,7 +246,7 @@ func Parse(data []byte) (*pipeline.Routes[Config], error) {
 func (c *Config) Validate() error {
 	p := policy{
 		maxAttempts: DefaultMaxAttempts, connFailures: true, methods: DefaultMethods,
-		keyHeader: DefaultIdempotencyKeyHeader, bodyLimit: DefaultBodyLimit, grpcHold: DefaultGRPCHoldLimit,
+		keyHeader: DefaultIdempotencyKeyHeader, bodyLimit: DefaultBodyLimit,
 		pushback: true, pushbackMax: DefaultPushbackMax, fromRequest: true, budgetOn: true,
 		attemptHeader: DefaultAttemptHeader,
 	}
@@ -295,10 +278,6 @@ func (c *Config) Validate() error {
 	if err := byteLimit("body_limit", c.BodyLimit, &p.bodyLimit); err != nil {
 		return err
 	}
-	if err := byteLimit("grpc_hold_limit", c.GRPCHoldLimit, &p.grpcHold); err != nil {
-		return err
-	}
-	p.grpcTrailers = c.GRPCTrailers
 	b, err := c.Backoff.prepare()
 	if err != nil {
 		return err
@@ -362,11 +341,32 @@ func (r *RetryOnSpec) prepare(p *policy) error {
 	for _, s := range statuses {
 		p.statuses.add(s)
 	}
-	for _, g := range grpc {
+	for i, g := range grpc {
+		if routerGRPCNames[g] == "" {
+			return pipeline.Errorf(pipeline.Index("retry_on.grpc_statuses", i),
+				"gRPC requests are retried by Envoy's router, which retries only CANCELLED, DEADLINE_EXCEEDED, INTERNAL, RESOURCE_EXHAUSTED and UNAVAILABLE")
+		}
 		p.grpc |= 1 << uint(g)
 	}
+	var names []string
+	for g := range breaker.GRPCCode(32) {
+		if p.grpc&(1<<uint(g)) != 0 {
+			names = append(names, routerGRPCNames[g])
+		}
+	}
+	p.grpcRetryOn = strings.Join(names, ",")
 	return nil
 }
+
+// routerGRPCNames are the gRPC statuses Envoy's router retries, as its
+// x-envoy-retry-grpc-on header names them.
+var routerGRPCNames = map[breaker.GRPCCode]string{
+	1: "cancelled", 4: "deadline-exceeded", 8: "resource-exhausted", 13: "internal", 14: "unavailable",
+}
+
+// RouterGRPCRetryOn is the x-envoy-retry-grpc-on value of the gRPC
+// statuses retried, "" for none.
+func (c *Config) RouterGRPCRetryOn() string { return c.p.grpcRetryOn }
 
 func (b *BackoffSpec) prepare() (Backoff, error) {
 	out := Backoff{Base: DefaultBackoffBase, Max: DefaultBackoffMax, Multiplier: DefaultBackoffMultiplier,
@@ -503,9 +503,6 @@ func duration(path string, d *pipeline.Duration, dst *time.Duration) error {
 
 // MaxAttemptsAllowed is max_attempts with its default.
 func (c *Config) MaxAttemptsAllowed() int { return c.p.maxAttempts }
-
-// HoldsForTrailers is grpc_trailers.
-func (c *Config) HoldsForTrailers() bool { return c.p.grpcTrailers }
 
 // BodyLimitBytes is body_limit with its default.
 func (c *Config) BodyLimitBytes() int { return c.p.bodyLimit }

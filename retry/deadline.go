@@ -107,3 +107,6 @@ func (c *Config) FirstTryTimeout(now, deadline time.Time) time.Duration {
 	}
 	return t
 }
+
+// PerTry is per_try_timeout, 0 when there is none.
+func (c *Config) PerTry() time.Duration { return c.p.perTry }

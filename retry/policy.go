@@ -170,9 +170,6 @@ func (c *Config) ReadsPushback() bool { return c.p.pushback }
 // answer is worth holding until its trailers.
 func (c *Config) RetriesGRPC() bool { return c.p.grpc != 0 }
 
-// GRPCHoldLimitBytes is grpc_hold_limit with its default.
-func (c *Config) GRPCHoldLimitBytes() int { return c.p.grpcHold }
-
 // BudgetKeyKind and CircuitKey are the kinds of the budget's key and of
 // the breaker's circuit key, for the stage.
 func (c *Config) BudgetKeyKind() (kind, header string) {

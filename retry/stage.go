@@ -59,9 +59,9 @@ type keyState struct {
 	pending   uint32
 	lastFlush time.Time
 
-	attempts, retries, successAfterRetry, exhausted, budgetExhausted, deadlineSkipped pipeline.Counter
-	skipped                                                                           map[Reason]pipeline.Counter
-	backoff                                                                           pipeline.Histogram
+	attempts, retries, successAfterRetry, exhausted, budgetExhausted, deadlineSkipped, delegated pipeline.Counter
+	skipped                                                                                      map[Reason]pipeline.Counter
+	backoff                                                                                      pipeline.Histogram
 }
 
 func newStage(env *pipeline.Env, config []byte) (pipeline.Stage, error) {
@@ -87,6 +87,9 @@ func (st *stage) Start(s *pipeline.Stream) pipeline.Handler {
 	if cfg == nil {
 		return nil
 	}
+	if s.IsGRPC() {
+		return st.delegate(s, cfg)
+	}
 	now := s.Now()
 	headers := s.Headers() // request headers are not readable on the response path
 	kind, name := cfg.BudgetKeyKind()
@@ -110,7 +113,6 @@ func (st *stage) Start(s *pipeline.Stream) pipeline.Handler {
 	} else {
 		h.deadline = cfg.DeadlineOf(now, "", "")
 	}
-	h.grpc = s.IsGRPC()
 	if !s.RequestEnded() {
 		if cfg.BodyLimitBytes() > 0 {
 			h.wants |= pipeline.WantRequestBody
@@ -118,14 +120,39 @@ func (st *stage) Start(s *pipeline.Stream) pipeline.Handler {
 			h.req.BodyTooLarge = true
 		}
 	}
-	if h.grpc && cfg.RetriesGRPC() && cfg.HoldsForTrailers() {
-		h.wants |= pipeline.WantResponseBody | pipeline.WantResponseTrailers
-	}
 	// Last: a header set makes the view forget the headers it read.
 	if t := cfg.FirstTryTimeout(now, h.deadline); t > 0 {
 		_ = s.SetHeader(headerTimeout, strconv.FormatInt(max(t.Milliseconds(), 1), 10))
 	}
 	return h
+}
+
+// Headers by which a request asks Envoy's router to retry it.
+const (
+	headerRetryGRPCOn  = "x-envoy-retry-grpc-on"
+	headerMaxRetries   = "x-envoy-max-retries"
+	headerPerTryTimout = "x-envoy-upstream-rq-per-try-timeout-ms"
+)
+
+// delegate hands a gRPC request's retries to Envoy's router: a retry's
+// answer can reach a gRPC client only as a local reply, which Envoy sends
+// trailers-only, without the response message. The router retries the
+// configured statuses (from the response headers, as it reads them), up
+// to max_attempts, each try within per_try_timeout, with its own backoff.
+func (st *stage) delegate(s *pipeline.Stream, cfg *Config) pipeline.Handler {
+	on := cfg.RouterGRPCRetryOn()
+	if on == "" || cfg.MaxAttemptsAllowed() < 2 {
+		return nil
+	}
+	kind, name := cfg.BudgetKeyKind()
+	ks := st.state(keyOf(s, kind, name))
+	ks.delegated.Increment(1)
+	_ = s.SetHeader(headerRetryGRPCOn, on)
+	_ = s.SetHeader(headerMaxRetries, strconv.Itoa(cfg.MaxAttemptsAllowed()-1))
+	if t := cfg.PerTry(); t > 0 {
+		_ = s.SetHeader(headerPerTryTimout, strconv.FormatInt(max(t.Milliseconds(), 1), 10))
+	}
+	return nil
 }
 
 // keyOf is a request's key: its cluster, its route, or a header's value
@@ -163,6 +190,7 @@ func (st *stage) state(key string) *keyState {
 		exhausted:         m.Counter("exhausted_total", "key", key),
 		budgetExhausted:   m.Counter("budget_exhausted_total", "key", key),
 		deadlineSkipped:   m.Counter("deadline_skipped_total", "key", key),
+		delegated:         m.Counter("grpc_delegated_total", "key", key),
 		backoff:           m.Histogram("backoff_ms", "key", key),
 		skipped:           map[Reason]pipeline.Counter{},
 	}
@@ -225,17 +253,14 @@ type handler struct {
 	body     []byte
 	start    time.Time
 	deadline time.Time
-	grpc     bool
 
 	attempt  int           // the try under way or answered last, 1 for the first
 	tryStart time.Time     // when it started
 	prev     time.Duration // the last wait
 	timeout  time.Duration // the next retry's timeout
 	last     *pipeline.Callout
-	// trailers: a gRPC first answer is held until its status comes in the
-	// trailers; held: the first answer is held back for a retry.
-	trailers bool
-	held     bool
+	// held: the first answer is held back for a retry.
+	held bool
 }
 
 func (h *handler) Wants() pipeline.Wants { return h.wants }
@@ -253,55 +278,9 @@ func (h *handler) RequestBody(_ *pipeline.Stream, chunk []byte, _ bool) pipeline
 	return pipeline.Continue
 }
 
-// ResponseHeaders classifies the first try's answer; a gRPC answer whose
-// status is still to come is held until its trailers.
+// ResponseHeaders classifies the first try's answer.
 func (h *handler) ResponseHeaders(s *pipeline.Stream) pipeline.Verdict {
-	a := h.firstAnswer(s)
-	if h.wants&pipeline.WantResponseTrailers != 0 && a.Status == 200 && !a.HasGRPCStatus && !s.ResponseEnded() {
-		// Bounded in time too: a proxy that does not deliver the body and
-		// trailers of a response paused at its headers (Envoy without
-		// allow_on_headers_stop_iteration) releases it at the deadline.
-		if s.After(s.Now().Add(MaxGRPCHold)) != nil {
-			return pipeline.Continue
-		}
-		h.trailers = true
-		return pipeline.Hold()
-	}
-	return h.decide(s, a, responseHeader(s))
-}
-
-// ResponseBody keeps a gRPC answer held while its trailers are awaited,
-// up to grpc_hold_limit, and any answer held for a retry.
-func (h *handler) ResponseBody(s *pipeline.Stream, size int, end bool) pipeline.Verdict {
-	switch {
-	case h.held:
-		return pipeline.Hold()
-	case !h.trailers:
-		return pipeline.Continue
-	case size > h.cfg.GRPCHoldLimitBytes() || end:
-		h.trailers = false // too large to hold, or no trailers to wait for
-		s.CancelTimer()
-		return pipeline.Continue
-	}
-	return pipeline.Hold()
-}
-
-// ResponseTrailers reads the gRPC status of a held answer.
-func (h *handler) ResponseTrailers(s *pipeline.Stream) pipeline.Verdict {
-	switch {
-	case h.held:
-		return pipeline.Hold()
-	case !h.trailers:
-		return pipeline.Continue
-	}
-	h.trailers = false
-	s.CancelTimer()
-	a := h.firstAnswer(s)
-	if v, ok := s.ResponseTrailer("grpc-status"); ok {
-		a.GRPCStatus, a.HasGRPCStatus = breaker.ParseGRPCStatus(v)
-	}
-	h.held = true // report the first try: the breaker saw no status in its headers
-	return h.decide(s, a, responseHeader(s))
+	return h.decide(s, h.firstAnswer(s), responseHeader(s))
 }
 
 // firstAnswer reads the answer to the first try from the response.
@@ -313,8 +292,6 @@ func (h *handler) firstAnswer(s *pipeline.Stream) Answer {
 		switch {
 		case kv[0] == ":status":
 			a.Status, _ = strconv.Atoi(kv[1])
-		case kv[0] == "grpc-status" && h.grpc && !a.HasGRPCStatus:
-			a.GRPCStatus, a.HasGRPCStatus = breaker.ParseGRPCStatus(kv[1])
 		}
 	}
 	if a.Status >= 400 || a.Status == 0 {
@@ -409,7 +386,6 @@ func (h *handler) count(r Reason) {
 // answer lets the last answer go to the client: the first try's as it
 // came, or a retry's as a local reply that replaces it.
 func (h *handler) answer() pipeline.Verdict {
-	h.trailers = false
 	if h.last == nil {
 		h.held = false
 		return pipeline.Continue
@@ -419,11 +395,6 @@ func (h *handler) answer() pipeline.Verdict {
 
 // Timer sends the next try, as a callout to the route's cluster.
 func (h *handler) Timer(s *pipeline.Stream) pipeline.Verdict {
-	if h.trailers {
-		h.trailers = false // the trailers did not come in time: no retry
-		h.st.env.Log.Debugf("steadfast %s: no gRPC trailers within %s; the answer passes", RootID, MaxGRPCHold)
-		return pipeline.Continue
-	}
 	next := h.attempt + 1
 	if err := s.Dispatch(s.Cluster(), h.calloutHeaders(next), h.body, h.timeout); err != nil {
 		h.st.env.Log.Warnf("steadfast %s: retry not sent: %v; the last answer goes to the client", RootID, err)
@@ -494,20 +465,6 @@ func (h *handler) reply(c *pipeline.Callout) *pipeline.Reply {
 				r.Headers = append(r.Headers, kv)
 			}
 		}
-	}
-	if h.grpc {
-		status := 14 // UNAVAILABLE
-		if v, ok := c.Header("grpc-status"); ok {
-			status, _ = breaker.ParseGRPCStatus(v)
-		} else if v, ok := trailer(c, "grpc-status"); ok {
-			status, _ = breaker.ParseGRPCStatus(v)
-		}
-		r.GRPCStatus = &status
-		msg, _ := c.Header("grpc-message")
-		if m, ok := trailer(c, "grpc-message"); ok {
-			msg = m
-		}
-		r.Status, r.Body = 200, []byte(msg)
 	}
 	if name := h.cfg.RetriesHeaderName(); name != "" {
 		r.Headers = append(r.Headers, [2]string{name, strconv.Itoa(h.attempt - 1)})

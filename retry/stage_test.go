@@ -194,30 +194,26 @@ func TestStageAClientGoneDuringTheBackoffCausesNoCallout(t *testing.T) {
 	})
 }
 
-func TestStageRetriesGRPCUnavailableFromTheTrailers(t *testing.T) {
+// A gRPC request's retries go to Envoy's router, which keeps the response
+// message that a local reply would lose: the stage asks for them in the
+// router's request headers and holds nothing.
+func TestStageHandsGRPCRetriesToTheRouter(t *testing.T) {
 	f := testFilter()
 	grpc := append(slices.Clone(post), [2]string{"content-type", "application/grpc"})
 	plugintest.Run(t, f, func(t *testing.T, mode plugintest.Mode) {
-		h := plugintest.Start(t, f, mode, `{`+fast+`, "methods": ["POST"], "grpc_trailers": true}`, cluster("app"))
+		h := plugintest.Start(t, f, mode, `{`+fast+`, "max_attempts": 4, "per_try_timeout": "250ms",
+			"retry_on": {"grpc_statuses": ["UNAVAILABLE", "RESOURCE_EXHAUSTED"]}}`, cluster("app"))
 		id := h.InitializeHttpContext()
-		h.CallOnRequestHeaders(id, slices.Clone(grpc), false)
-		h.CallOnRequestBody(id, []byte("\x00\x00\x00\x00\x00"), true)
-		require.Equal(t, types.ActionPause, h.CallOnResponseHeaders(id, status(200), false), "held until the status comes")
-		require.Equal(t, types.ActionPause, h.CallOnResponseBody(id, []byte("partial"), false))
-		require.Equal(t, types.ActionPause, h.CallOnResponseTrailers(id, [][2]string{{"grpc-status", "14"}}))
-		c := tickForCallout(t, h, id, 1)
-		h.CallOnHttpCallResponse(c.CalloutID, status(200), [][2]string{{"grpc-status", "0"}}, nil)
-		reply := h.GetSentLocalResponse(id)
-		require.NotNil(t, reply)
-		assert.Equal(t, int32(0), reply.GRPCStatus)
+		require.Equal(t, types.ActionContinue, h.CallOnRequestHeaders(id, slices.Clone(grpc), false))
+		sent := h.GetCurrentRequestHeaders(id)
+		assert.Contains(t, sent, [2]string{"x-envoy-retry-grpc-on", "resource-exhausted,unavailable"})
+		assert.Contains(t, sent, [2]string{"x-envoy-max-retries", "3"})
+		assert.Contains(t, sent, [2]string{"x-envoy-upstream-rq-per-try-timeout-ms", "250"})
+		require.Equal(t, types.ActionContinue, h.CallOnResponseHeaders(id, [][2]string{{":status", "200"}, {"grpc-status", "14"}}, true))
 		h.CompleteHttpContext(id)
-
-		ok := h.InitializeHttpContext()
-		h.CallOnRequestHeaders(ok, slices.Clone(grpc), true)
-		require.Equal(t, types.ActionPause, h.CallOnResponseHeaders(ok, status(200), false))
-		require.Equal(t, types.ActionContinue, h.CallOnResponseTrailers(ok, [][2]string{{"grpc-status", "0"}}), "an OK goes on")
-		h.CompleteHttpContext(ok)
-		assert.Nil(t, h.GetSentLocalResponse(ok))
+		assert.Nil(t, h.GetSentLocalResponse(id))
+		assert.Empty(t, h.GetCalloutAttributesFromContext(id))
+		assert.Equal(t, uint64(1), counter(t, h, "steadfast_retry_grpc_delegated_total.key.app"))
 	})
 }
 
@@ -291,25 +287,6 @@ func TestCalloutNotReached(t *testing.T) {
 	assert.True(t, calloutNotReached(&pipeline.Callout{Status: 503, Body: []byte("no healthy upstream")}))
 	assert.False(t, calloutNotReached(&pipeline.Callout{Status: 503, Body: []byte("upstream connect error or disconnect/reset before headers. reset reason: connection termination")}))
 	assert.False(t, calloutNotReached(&pipeline.Callout{Status: 502, Body: []byte(refused)}))
-}
-
-// A proxy that delivers no trailers to a response paused at its headers
-// (Envoy without allow_on_headers_stop_iteration) gets the answer back
-// after MaxGRPCHold, unretried.
-func TestStageReleasesAGRPCAnswerWhoseTrailersDoNotCome(t *testing.T) {
-	c := &testClock{t: time.Unix(1700000000, 0)}
-	f := plugintest.Filter{RootID: RootID, Filters: []pipeline.Filter{Filter}, Env: func(e *pipeline.Env) { e.Now = c.now }}
-	h := plugintest.Start(t, f, plugintest.Native, `{`+fast+`, "methods": ["POST"], "grpc_trailers": true}`, cluster("app"))
-	id := h.InitializeHttpContext()
-	h.CallOnRequestHeaders(id, append(slices.Clone(post), [2]string{"content-type", "application/grpc"}), true)
-	require.Equal(t, types.ActionPause, h.CallOnResponseHeaders(id, status(200), false))
-	h.Tick()
-	require.Equal(t, types.ActionPause, h.GetCurrentHttpStreamAction(id), "still waiting")
-	c.t = c.t.Add(MaxGRPCHold)
-	h.Tick()
-	assert.Equal(t, types.ActionContinue, h.GetCurrentHttpStreamAction(id), "released")
-	h.CompleteHttpContext(id)
-	assert.Empty(t, h.GetCalloutAttributesFromContext(id))
 }
 
 // The first try's timeout goes to the router as its timeout header, cut
