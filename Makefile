@@ -75,10 +75,11 @@ fuzz: ## run every fuzz target for FUZZTIME (default 5s)
 		done; \
 	done; echo "fuzz: all targets passed"
 
-bench: build envoy ## Go benchmarks under wazero, load runs through Envoy, then the paired per-request cost in one Envoy (writes build/bench.md)
+bench: build envoy ## Go benchmarks under wazero, load runs through Envoy, the paired per-request cost in one Envoy, then RSS per module (writes build/bench.md)
 	$(GO) test -run '^$$' -bench . -benchmem $(UNIT_PKGS)
 	STEADFAST_BENCH=1 $(GO) test -count=1 -timeout 60m -run 'TestLoad' -v ./e2e/
 	STEADFAST_BENCH=1 $(GO) test -count=1 -timeout 30m -run '^TestCostPaired$$' -v ./e2e/
+	STEADFAST_BENCH=1 $(GO) test -count=1 -timeout 60m -run '^TestMemory$$' -v ./e2e/
 
 run: build envoy ## start the suite in Envoy with a demo upstream and print what to try
 	$(GO) run ./e2e/cmd/demo
