@@ -97,6 +97,10 @@ var memoryRows = []memoryRow{
 		filters: memoryEntry("suite", "suite", memorySuite, "GOGC", "100"), goal: goalSuiteMiB,
 	},
 	{
+		name: "suite-gogc25", about: "the suite with a lower GC target (GOGC=25 in the VM)",
+		filters: memoryEntry("suite", "suite", memorySuite, "GOGC", "25"), goal: goalSuiteMiB,
+	},
+	{
 		name: "suite-recommended", about: "the suite with envoy/demo.yaml's memory_allocator_manager",
 		filters: memoryEntry("suite", "suite", memorySuite), bootstrap: demoAllocatorManager, goal: goalRecommendedMiB,
 	},
