@@ -30,14 +30,11 @@ package e2e
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -143,7 +140,6 @@ var (
 		name:  "envoy.filters.http.fault",
 		entry: func(testing.TB, []string) harness.HTTPFilter { return nativeFaultZero },
 	}
-
 	// Counted on the route, where neither suite entry (whose faults stages
 	// count under the same names) ran.
 	costFaults = suiteFilter(harness.Wasm{Name: "cost.faults-0", RootID: "faults"},
@@ -354,16 +350,7 @@ func TestCostPaired(t *testing.T) {
 
 	report := costReport(p, cpu, split, serverVersion(t, envoy), time.Since(start))
 	t.Log("\n" + report)
-	root, err := harness.RepoRoot()
-	require.NoError(t, err)
-	out := filepath.Join(root, "build", "bench.md")
-	require.NoError(t, os.MkdirAll(filepath.Dir(out), 0o755))
-	old, err := os.ReadFile(out)
-	if !errors.Is(err, fs.ErrNotExist) {
-		require.NoError(t, err)
-	}
-	require.NoError(t, os.WriteFile(out, []byte(withSection(string(old), report)), 0o644))
-	t.Logf("wrote %s", out)
+	writeBenchSection(t, report)
 }
 
 // checkCostRoute sends one probe to the row's route and fails the test
