@@ -375,3 +375,28 @@ func writeBenchSection(t *testing.T, section string) {
 	require.NoError(t, os.WriteFile(out, []byte(withSection(string(old), section)), 0o644))
 	t.Logf("wrote %s", out)
 }
+
+// TestDemoReleasesAllocatorMemory checks, without Envoy, that the shipped
+// envoy/demo.yaml carries the allocator setting the memory benchmark's
+// "recommended" row measures, and that the bootstrap the row renders has
+// it once, after the stats tags every harness Envoy gets.
+func TestDemoReleasesAllocatorMemory(t *testing.T) {
+	fragment := demoAllocatorManager(t)
+	var got struct {
+		StatsConfig map[string]any `yaml:"stats_config"`
+		Manager     struct {
+			BytesToRelease        uint64 `yaml:"bytes_to_release"`
+			MemoryReleaseInterval string `yaml:"memory_release_interval"`
+		} `yaml:"memory_allocator_manager"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(fragment), &got))
+	require.NotEmpty(t, got.StatsConfig, "the stats tags stay")
+	require.Equal(t, uint64(1<<30), got.Manager.BytesToRelease)
+	require.Equal(t, "1s", got.Manager.MemoryReleaseInterval)
+	bootstrap, err := harness.Render(harness.Config{
+		StatsTags: fragment,
+		Clusters:  []harness.Cluster{{Name: "upstream", Address: "127.0.0.1:1"}},
+	})
+	require.NoError(t, err)
+	require.Equal(t, 1, strings.Count(string(bootstrap), "\nmemory_allocator_manager:"))
+}
