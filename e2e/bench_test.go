@@ -268,21 +268,11 @@ func benchParameters(t *testing.T) benchParams {
 		requests:    envInt(t, "STEADFAST_BENCH_REQUESTS", 20_000),
 		rssRequests: envInt(t, "STEADFAST_BENCH_RSS_REQUESTS", 200_000),
 		rounds:      envInt(t, "STEADFAST_BENCH_ROUNDS", 2),
-		variants:    benchVariants,
 		bodyBytes:   envInt(t, "STEADFAST_BENCH_BODY_MIB", 1024) << 20,
 	}
 	require.GreaterOrEqual(t, p.requests, 1000, "STEADFAST_BENCH_REQUESTS: CPU time has 10ms resolution")
 	require.GreaterOrEqual(t, p.rounds, 2, "STEADFAST_BENCH_ROUNDS: every variant is measured at least twice")
-	if names := os.Getenv("STEADFAST_BENCH_VARIANTS"); names != "" {
-		p.variants = nil
-		for name := range strings.SplitSeq(names, ",") {
-			i := slices.IndexFunc(benchVariants, func(v benchVariant) bool { return v.name == strings.TrimSpace(name) })
-			if i < 0 {
-				t.Fatalf("STEADFAST_BENCH_VARIANTS: no variant %q", name)
-			}
-			p.variants = append(p.variants, benchVariants[i])
-		}
-	}
+	p.variants = pickByName(t, "STEADFAST_BENCH_VARIANTS", benchVariants, func(v benchVariant) string { return v.name })
 	return p
 }
 

@@ -30,13 +30,11 @@ package e2e
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
-	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -65,8 +63,10 @@ const (
 	// client's copy even on routes its routes list disables it on, which
 	// shows that it ran.
 	costMarker = "x-steadfast-webhook-verified"
-	// costSuiteMarker is the suite entry's own verified header.
+	// costSuiteMarker is the suite entry's own verified header, and
+	// costGOGCMarker that of the suite entry at GOGC=100.
 	costSuiteMarker = "x-cost-suite-verified"
+	costGOGCMarker  = "x-cost-suite-gogc100-verified"
 	// costFaultsZero injects nothing: the request passes through faults.
 	costFaultsZero = `"abort":{"percentage":0,"http_status":503},"delay":{"percentage":0,"fixed":"100ms"}`
 	// costSuiteVM is the vm_id of every entry from build/suite.wasm.
@@ -124,6 +124,11 @@ var costRows = []costRow{
 		about:   "the same two filters as stages of one `suite` instance, one pass",
 		filters: []*costFilter{costSuite},
 	},
+	{
+		name:    "suite-gogc100",
+		about:   "the same suite on a VM of its own with GOGC=100, the Go runtime's default (modules set 50)",
+		filters: []*costFilter{costSuiteGOGC100},
+	},
 	{name: "breaker-closed", about: "breaker, circuit closed: every request passes and is counted", filters: []*costFilter{costBreaker}},
 	{name: "suite-breaker-closed", about: "the breaker as the `breaker` section of a `suite` instance, circuit closed", filters: []*costFilter{costSuiteBreaker}},
 	{name: "breaker-open", about: "breaker, circuit open: every request is answered 503 without the upstream", filters: []*costFilter{costBreakerOpen}, status: 503},
@@ -153,11 +158,13 @@ var (
 		name:  "envoy.filters.http.fault",
 		entry: func(testing.TB, []string) harness.HTTPFilter { return nativeFaultZero },
 	}
-	// Counted on the route, where the suite (whose faults stage counts under
-	// the same names) did not run.
+	// Counted on the route, where neither suite entry (whose faults stages
+	// count under the same names) ran.
 	costFaults = suiteFilter(harness.Wasm{Name: "cost.faults-0", RootID: "faults"},
 		func([]string) string { return "{" + costFaultsZero + "}" },
-		func(p costProbe) bool { return faultsCounted("")(p) && p.upstream.Header.Get(costSuiteMarker) != "" })
+		func(p costProbe) bool {
+			return faultsCounted("")(p) && p.upstream.Header.Get(costSuiteMarker) != "" && p.upstream.Header.Get(costGOGCMarker) != ""
+		})
 	costFaultsNoLabel = suiteFilter(harness.Wasm{Name: "cost.faults-0-nolabel", RootID: "faults"},
 		func([]string) string { return "{" + costFaultsZero + `,"route_metrics":false}` },
 		faultsCounted("all"))
@@ -208,6 +215,24 @@ var (
 
 // costRetryConfig is the retry rows' configuration, given the budget key.
 const costRetryConfig = `{"max_attempts":2,"backoff":{"base":"1ms","max":"1ms","jitter":"none"},"budget":{"enabled":false,"key":%q}}`
+
+// costSuiteGOGC100 is costSuite on a VM of its own whose environment sets
+// the Go runtime's default GC target, against which costSuite's row shows
+// what the modules' own target (pipeline.DefaultGCPercent) costs. Its
+// webhookauth removes a verified header of its own.
+var costSuiteGOGC100 = &costFilter{
+	name: "cost.suite-gogc100",
+	entry: func(t testing.TB, routes []string) harness.HTTPFilter {
+		w := costSuite.entry(t, routes).(harness.Wasm)
+		w.Name = "cost.suite-gogc100"
+		w.VMID = costSuiteVM + "-gogc100"
+		w.Env = maps.Clone(w.Env)
+		w.Env["GOGC"] = "100"
+		w.Configuration = strings.Replace(w.Configuration, costSuiteMarker, costGOGCMarker, 1)
+		return w
+	},
+	ran: func(p costProbe) bool { return faultsCounted("")(p) && p.upstream.Header.Get(costGOGCMarker) == "" },
+}
 
 // suiteFilter is w, an entry of build/suite.wasm with its configuration
 // for the routes it runs on. Every such entry has the same vm_id and
@@ -365,16 +390,7 @@ func TestCostPaired(t *testing.T) {
 
 	report := costReport(p, cpu, split, serverVersion(t, envoy), time.Since(start))
 	t.Log("\n" + report)
-	root, err := harness.RepoRoot()
-	require.NoError(t, err)
-	out := filepath.Join(root, "build", "bench.md")
-	require.NoError(t, os.MkdirAll(filepath.Dir(out), 0o755))
-	old, err := os.ReadFile(out)
-	if !errors.Is(err, fs.ErrNotExist) {
-		require.NoError(t, err)
-	}
-	require.NoError(t, os.WriteFile(out, []byte(withSection(string(old), report)), 0o644))
-	t.Logf("wrote %s", out)
+	writeBenchSection(t, report)
 }
 
 // checkCostRoute sends one probe to the row's route and fails the test
@@ -384,12 +400,12 @@ func checkCostRoute(t *testing.T, envoy *harness.Envoy, up *harness.Upstream, ro
 	t.Helper()
 	probe := costProbe{route: row.name, before: envoy.Stats()}
 	before := up.Count()
-	resp := harness.Get(t, url, costMarker, "spoofed", costSuiteMarker, "spoofed")
+	resp := harness.Get(t, url, costMarker, "spoofed", costSuiteMarker, "spoofed", costGOGCMarker, "spoofed")
 	require.Equal(t, row.want(), resp.Status, "%s: the probe's answer", url)
 	if up.Count() > before {
 		probe.upstream = up.Last()
 	} else {
-		probe.upstream = harness.Request{Header: http.Header{costMarker: {"spoofed"}, costSuiteMarker: {"spoofed"}}}
+		probe.upstream = harness.Request{Header: http.Header{costMarker: {"spoofed"}, costSuiteMarker: {"spoofed"}, costGOGCMarker: {"spoofed"}}}
 	}
 	probe.after = envoy.Stats()
 	for _, f := range chain {

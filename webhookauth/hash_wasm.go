@@ -2,7 +2,7 @@
 
 package webhookauth
 
-import "github.com/steadfast-proxy/steadfast/webhookauth/internal/sha256wasm"
+import "github.com/steadfast-proxy/steadfast/internal/sha256wasm"
 
 // Under Wasm, SHA-256 comes from sha256wasm: crypto/sha256 has no
 // assembly there, and its portable code hashes at about half the speed.

@@ -4,7 +4,9 @@
 // crypto/sha256 has no assembly for Wasm, and its portable block function,
 // written for register-rich CPUs, runs about half as fast under V8 as the
 // unrolled one here (see blocks). On every other platform crypto/sha256 is
-// faster, often several times: use this package only in Wasm builds. The
+// faster, often several times: hash in bulk with this package only in Wasm
+// builds. A filter that hashes a few short values may use it everywhere so
+// that its module does not link crypto/sha256 (faults does). The
 // package builds everywhere so that its tests, which compare it with
 // crypto/sha256, run natively too.
 package sha256wasm
