@@ -112,8 +112,8 @@ func (h *fakeHost) SetResponseHeader(name, value string) error {
 	h.response[h.current] = append(h.response[h.current], [2]string{name, value})
 	return nil
 }
-func (h *fakeHost) RemoveResponseHeader(string) error      { return nil }
-func (h *fakeHost) ResponseTrailer(string) (string, bool)  { return "", false }
+func (h *fakeHost) RemoveResponseHeader(string) error     { return nil }
+func (h *fakeHost) ResponseTrailer(string) (string, bool) { return "", false }
 
 func (h *fakeHost) ResumeResponse() error {
 	h.resumes[strconv.Itoa(int(h.current))+" response"]++
