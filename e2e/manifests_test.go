@@ -282,7 +282,9 @@ func variablesNamed(v any) []string {
 
 // TestEnvoyConfigsValidate runs `envoy --mode validate` on every Envoy
 // configuration shipped under envoy/: whole bootstraps as they are, the
-// stats_tags fragment inside a minimal bootstrap.
+// stats_tags fragment as an override of a minimal bootstrap
+// (--config-yaml, which is how istio-agent applies Istio's
+// sidecar.istio.io/bootstrapOverride).
 func TestEnvoyConfigsValidate(t *testing.T) {
 	root, err := harness.RepoRoot()
 	require.NoError(t, err)
@@ -295,21 +297,22 @@ func TestEnvoyConfigsValidate(t *testing.T) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			b, err := os.ReadFile(file)
 			require.NoError(t, err)
-			path := file
+			args := []string{"--mode", "validate", "-c", file, "-l", "error", "--use-dynamic-base-id"}
 			var top map[string]any
 			require.NoError(t, yaml.Unmarshal(b, &top))
 			if _, ok := top["static_resources"]; !ok {
 				// A fragment: merged into a bootstrap with nothing else.
-				path = filepath.Join(t.TempDir(), "bootstrap.yaml")
-				bootstrap := "admin: {address: {socket_address: {address: 127.0.0.1, port_value: 0}}}\n" + string(b)
+				path := filepath.Join(t.TempDir(), "bootstrap.yaml")
+				bootstrap := "admin: {address: {socket_address: {address: 127.0.0.1, port_value: 0}}}\n"
 				require.NoError(t, os.WriteFile(path, []byte(bootstrap), 0o600))
+				args = []string{"--mode", "validate", "-c", path, "--config-yaml", string(b), "-l", "error", "--use-dynamic-base-id"}
 			}
 			if strings.Contains(string(b), "build/") {
 				// Modules are named relative to the repository.
 				module := filepath.Join(root, "build", "suite.wasm")
 				require.FileExists(t, module, "run `make build` first")
 			}
-			cmd := exec.Command(bin, "--mode", "validate", "-c", path, "-l", "error", "--use-dynamic-base-id")
+			cmd := exec.Command(bin, args...)
 			cmd.Dir = root
 			cmd.Env = os.Environ()
 			for _, name := range []string{"DEMO_FAULT_TOKEN", "DEMO_GITHUB_SECRET"} {
