@@ -199,26 +199,36 @@ func TestECDSUpdateKeepsSharedState(t *testing.T) {
 }
 
 // A plugin whose secret is missing does not start: Envoy rejects the
-// configuration and, with none accepted before, answers every request 500
-// rather than let it through unverified.
-func TestECDSMissingSecretFailsClosed(t *testing.T) {
-	const name = "payments.steadfast-webhookauth"
-	cp := startControlPlane(t)
-	v := cp.set(t, wasmExtension{
-		name: name, rootID: "webhookauth", module: module(t, "webhookauth"),
-		config:  `{"scheme": "github", "secrets": [{"env": "` + ecdsSecretEnv + `"}]}`,
-		hostEnv: []string{ecdsSecretEnv}, allowStopIteration: true,
-	}.typed(t))
-	envoy := startECDSEnvoy(t, cp, name, nil)
-	detail := cp.waitNack(t, 1)
-	t.Logf("rejection: %s", detail)
-	cp.mu.Lock()
-	t.Logf("requests from Envoy: %q (served version %s)", cp.events, v)
-	cp.mu.Unlock()
-	require.Eventually(t, func() bool { return strings.Contains(envoy.Log(), ecdsSecretEnv) }, 5*time.Second, 50*time.Millisecond,
-		"the log names the variable")
-	assert.NotContains(t, envoy.Log(), ecdsSecret)
-	for range 3 {
-		assert.Equal(t, http.StatusInternalServerError, postDelivery(t, envoy.URL("/hooks"), `{"n": 1}`))
+// configuration and, with none accepted before, answers every request 500,
+// whatever the failure policy. For webhookauth that is failing closed; for
+// faults (FAIL_OPEN, a missing fault-control token) it is the trap the
+// README warns of.
+func TestECDSMissingSecretRejectsTheConfiguration(t *testing.T) {
+	for _, tc := range []struct {
+		name, rootID, config string
+		failOpen             bool
+	}{
+		{"webhookauth FAIL_CLOSED", "webhookauth", `{"scheme": "github", "secrets": [{"env": "` + ecdsSecretEnv + `"}]}`, false},
+		{"faults FAIL_OPEN", "faults", `{"header_control": {"enabled": true, "token_env": "` + ecdsSecretEnv + `"}}`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := "steadfast-" + tc.rootID
+			cp := startControlPlane(t)
+			v := cp.set(t, wasmExtension{
+				name: name, rootID: tc.rootID, module: module(t, tc.rootID), config: tc.config,
+				hostEnv: []string{ecdsSecretEnv}, allowStopIteration: true, failOpen: tc.failOpen,
+			}.typed(t))
+			envoy := startECDSEnvoy(t, cp, name, nil)
+			detail := cp.waitNack(t, 1)
+			cp.mu.Lock()
+			t.Logf("requests from Envoy: %q (served version %s)", cp.events, v)
+			cp.mu.Unlock()
+			assert.Contains(t, detail, name)
+			require.Eventually(t, func() bool { return strings.Contains(envoy.Log(), ecdsSecretEnv) }, 5*time.Second, 50*time.Millisecond,
+				"the log names the variable")
+			for range 3 {
+				assert.Equal(t, http.StatusInternalServerError, postDelivery(t, envoy.URL("/hooks"), `{"n": 1}`))
+			}
+		})
 	}
 }

@@ -9,11 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	wasmfilter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	wasmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/wasm/v3"
+	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"istio.io/istio/pilot/pkg/model"
@@ -33,7 +36,8 @@ import (
 // generated is what istiod gives one proxy.
 type generated struct {
 	chains     []chain
-	extensions map[string]*wasmv3.PluginConfig // ECDS, by resource name
+	extensions map[string]*wasmv3.PluginConfig        // ECDS, by resource name
+	discovery  map[string]*core.ExtensionConfigSource // how each filter fetches it
 }
 
 // chain is one HTTP connection manager: its listener and filter chain,
@@ -75,7 +79,7 @@ func manifests(t *testing.T) string {
 func generate(t *testing.T, s *xds.FakeDiscoveryServer, p *model.Proxy) generated {
 	t.Helper()
 	p = s.SetupProxy(p)
-	out := generated{extensions: map[string]*wasmv3.PluginConfig{}}
+	out := generated{extensions: map[string]*wasmv3.PluginConfig{}, discovery: map[string]*core.ExtensionConfigSource{}}
 	rds := map[string][]string{}
 	for _, rc := range s.Routes(p) {
 		for _, vh := range rc.GetVirtualHosts() {
@@ -97,6 +101,7 @@ func generate(t *testing.T, s *xds.FakeDiscoveryServer, p *model.Proxy) generate
 					c.filters = append(c.filters, hf.GetName())
 					if hf.GetConfigDiscovery() != nil && !slices.Contains(names, hf.GetName()) {
 						names = append(names, hf.GetName())
+						out.discovery[hf.GetName()] = hf.GetConfigDiscovery()
 					}
 				}
 				if rc := m.GetRouteConfig(); rc != nil {
@@ -189,6 +194,9 @@ const router = "envoy.filters.http.router"
 
 func TestGenerator(t *testing.T) {
 	s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{ConfigString: manifests(t)})
+	// How istiod has a WasmPlugin's filter fetch its configuration; the
+	// EnvoyFilters' filters must do the same.
+	var wasmPluginDiscovery *core.ExtensionConfigSource
 
 	t.Run("faults: WasmPlugin, sidecar inbound", func(t *testing.T) {
 		g := generate(t, s, sidecar("reviews-v2", "bookinfo", "10.0.0.2", map[string]string{"app": "reviews", "version": "v2"}))
@@ -205,6 +213,8 @@ func TestGenerator(t *testing.T) {
 			assert.True(t, before(c.filters, "istio.metadata_exchange", name) && before(c.filters, name, router), "%s: %v", c.listener, c.filters)
 			t.Logf("%s: %v", c.listener, c.filters)
 		}
+		wasmPluginDiscovery = g.discovery[name]
+		t.Logf("config_discovery of a WasmPlugin: %v", wasmPluginDiscovery)
 		pc := g.extensions[name]
 		assert.Equal(t, faults.RootID, pc.GetRootId())
 		assert.Equal(t, wasmv3.FailurePolicy_FAIL_OPEN, pc.GetFailurePolicy())
@@ -257,6 +267,8 @@ func TestGenerator(t *testing.T) {
 			assert.Equal(t, router, c.filters[slices.Index(c.filters, name)+1], "%s: just before the router: %v", c.listener, c.filters)
 			t.Logf("%s: %v", c.listener, c.filters)
 		}
+		require.NotNil(t, wasmPluginDiscovery)
+		assert.Empty(t, cmp.Diff(wasmPluginDiscovery, g.discovery[name], protocmp.Transform()), "config_discovery as a WasmPlugin's")
 		pc := g.extensions[name]
 		assert.Equal(t, webhookauth.RootID, pc.GetRootId())
 		assert.True(t, pc.GetAllowOnHeadersStopIteration().GetValue(), "allow_on_headers_stop_iteration reaches the proxy")
@@ -283,6 +295,8 @@ func TestGenerator(t *testing.T) {
 		assert.Equal(t, []string{"webhooks-stripe", "webhooks-github", "shop.reviews", "shop"}, c.routes,
 			"a gateway's routes are named after the VirtualService's http[].name, .<match name> for a named match")
 		assert.Equal(t, router, c.filters[slices.Index(c.filters, name)+1], "just before the router: %v", c.filters)
+		require.NotNil(t, wasmPluginDiscovery)
+		assert.Empty(t, cmp.Diff(wasmPluginDiscovery, g.discovery[name], protocmp.Transform()), "config_discovery as a WasmPlugin's")
 		pc := g.extensions[name]
 		assert.Equal(t, pipeline.SuiteRootID, pc.GetRootId())
 		assert.True(t, pc.GetAllowOnHeadersStopIteration().GetValue())

@@ -157,6 +157,9 @@ type wasmExtension struct {
 	// part of what identifies a VM: changing it makes Envoy start new VMs.
 	vmConfig           string
 	allowStopIteration bool
+	// failOpen is failure_policy FAIL_OPEN (failStrategy: FAIL_OPEN);
+	// FAIL_CLOSED otherwise.
+	failOpen bool
 }
 
 func (w wasmExtension) typed(t *testing.T) *core.TypedExtensionConfig {
@@ -184,6 +187,9 @@ func (w wasmExtension) typed(t *testing.T) *core.TypedExtensionConfig {
 		Vm:            &wasmv3.PluginConfig_VmConfig{VmConfig: vm},
 		Configuration: cfg,
 		FailurePolicy: wasmv3.FailurePolicy_FAIL_CLOSED,
+	}
+	if w.failOpen {
+		plugin.FailurePolicy = wasmv3.FailurePolicy_FAIL_OPEN
 	}
 	if w.allowStopIteration {
 		plugin.AllowOnHeadersStopIteration = wrapperspb.Bool(true)
