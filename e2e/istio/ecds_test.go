@@ -180,8 +180,10 @@ func TestECDSUpdateKeepsSharedState(t *testing.T) {
 	for range 3 {
 		require.Equal(t, http.StatusServiceUnavailable, harness.Get(t, envoy.URL("/unstable?status=503")).Status)
 	}
+	// The breaker's own answer: the echo upstream would have said 200.
 	open := harness.Get(t, envoy.URL("/unstable?status=200"))
 	require.Equal(t, http.StatusServiceUnavailable, open.Status, "the circuit is open")
+	require.NotEmpty(t, open.Header.Get("retry-after"))
 
 	const vmsCreated = "wasm.envoy.wasm.runtime.v8.created"
 	created := envoy.Stat(vmsCreated)
@@ -193,7 +195,9 @@ func TestECDSUpdateKeepsSharedState(t *testing.T) {
 
 	for range 4 {
 		assert.Equal(t, http.StatusUnauthorized, postDelivery(t, envoy.URL("/hooks"), delivery), "still a replay after the update")
-		assert.Equal(t, open, harness.Get(t, envoy.URL("/unstable?status=200")), "the circuit is still open after the update")
+		still := harness.Get(t, envoy.URL("/unstable?status=200"))
+		assert.Equal(t, [2]any{open.Status, open.Body}, [2]any{still.Status, still.Body}, "the circuit is still open after the update")
+		assert.NotEmpty(t, still.Header.Get("retry-after"))
 	}
 	assert.Equal(t, http.StatusOK, postDelivery(t, envoy.URL("/hooks"), `{"n": 2}`), "a new delivery passes")
 }

@@ -312,7 +312,8 @@ func TestGenerator(t *testing.T) {
 
 // The shape the manifests used before, a WasmPlugin plus an EnvoyFilter
 // that MERGEs allow_on_headers_stop_iteration into its extension config,
-// does not deliver the setting: istiod applies only ADD there.
+// does not deliver the setting: istiod applies only ADD there. And that
+// WasmPlugin, with a selector and no match, ran on outbound calls too.
 func TestGeneratorDropsExtensionConfigMerge(t *testing.T) {
 	const config = `
 apiVersion: extensions.istio.io/v1alpha1
@@ -349,6 +350,18 @@ spec:
 		t.Logf("ECDS resource %s", name)
 		assert.Equal(t, webhookauth.RootID, pc.GetRootId())
 		assert.Nil(t, pc.GetAllowOnHeadersStopIteration(), "the MERGE never arrives")
+
+		// And a WasmPlugin with a selector but no match runs both ways.
+		var inbound, outbound int
+		for _, c := range g.with(name) {
+			if c.inbound {
+				inbound++
+			} else {
+				outbound++
+			}
+		}
+		assert.Positive(t, inbound, "without match: on the inbound listener")
+		assert.Positive(t, outbound, "without match: on the outbound listeners too")
 	}
 }
 
