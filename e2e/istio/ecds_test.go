@@ -82,6 +82,8 @@ func TestECDSReconfiguresFaultsLive(t *testing.T) {
 		mu       sync.Mutex
 		statuses = map[int]int{}
 		failures []string
+		// spans are the served requests' start and end times.
+		spans [][2]time.Time
 	)
 	for range 4 {
 		wg.Add(1)
@@ -89,12 +91,16 @@ func TestECDSReconfiguresFaultsLive(t *testing.T) {
 			defer wg.Done()
 			client := &http.Client{Timeout: 5 * time.Second}
 			for !stop.Load() {
+				start := time.Now()
 				resp, err := client.Get(envoy.URL("/?sleep=300ms"))
 				mu.Lock()
 				if err != nil {
 					failures = append(failures, err.Error())
 				} else {
 					statuses[resp.StatusCode]++
+					if resp.StatusCode == http.StatusOK {
+						spans = append(spans, [2]time.Time{start, time.Now()})
+					}
 					resp.Body.Close()
 				}
 				mu.Unlock()
@@ -105,6 +111,7 @@ func TestECDSReconfiguresFaultsLive(t *testing.T) {
 	faults.config = `{"abort": {"percentage": 100, "http_status": 418}}`
 	v = cp.set(t, faults.typed(t))
 	cp.waitAck(t, v)
+	acked := time.Now()
 	time.Sleep(700 * time.Millisecond)
 	stop.Store(true)
 	wg.Wait()
@@ -113,6 +120,14 @@ func TestECDSReconfiguresFaultsLive(t *testing.T) {
 	assert.Positive(t, statuses[http.StatusTeapot], "aborted after the change")
 	assert.Len(t, statuses, 2, "statuses seen: %v", statuses)
 	t.Logf("statuses while the configuration changed: %v", statuses)
+	across := 0
+	for _, sp := range spans {
+		if sp[0].Before(acked) && sp[1].After(acked) {
+			across++
+		}
+	}
+	t.Logf("served requests in flight when the change was accepted: %d", across)
+	assert.Positive(t, across, "requests in flight when Envoy accepted the change were served")
 	for range 5 {
 		assert.Equal(t, http.StatusTeapot, harness.Get(t, envoy.URL("/")).Status, "the new configuration applies")
 	}
