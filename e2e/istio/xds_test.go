@@ -114,7 +114,9 @@ func (cp *controlPlane) waitNack(t *testing.T, n int) string {
 
 func (cp *controlPlane) wait(t *testing.T, done func() bool, what string) {
 	t.Helper()
-	deadline := time.After(15 * time.Second)
+	// As long as Envoy gets to start: compiling a module takes seconds on a
+	// busy machine.
+	deadline := time.After(harness.ReadyTimeout)
 	for {
 		cp.mu.Lock()
 		ok := done()
