@@ -52,13 +52,14 @@ func TestGeneratedConfigsLoadInEnvoy(t *testing.T) {
 			extensions[resource] = &core.TypedExtensionConfig{Name: resource, TypedConfig: filter}
 		}
 	}
-	require.Len(t, extensions, 4)
+	require.Len(t, extensions, 5)
 
 	// Each on a listener of its own; what GET / gets there shows the
 	// filter runs with the configuration istiod generated.
 	want := map[string]int{
 		"faults":      http.StatusOK,           // no rule for "/"
 		"breaker":     http.StatusOK,           // a closed circuit
+		"retry":       http.StatusOK,           // nothing to retry
 		"webhookauth": http.StatusUnauthorized, // not a signed delivery
 		"suite":       http.StatusUnauthorized, // verified by default
 	}

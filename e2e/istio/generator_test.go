@@ -25,6 +25,7 @@ import (
 	"github.com/steadfast-proxy/steadfast/breaker"
 	"github.com/steadfast-proxy/steadfast/faults"
 	"github.com/steadfast-proxy/steadfast/internal/pipeline"
+	"github.com/steadfast-proxy/steadfast/retry"
 	"github.com/steadfast-proxy/steadfast/webhookauth"
 )
 
@@ -151,6 +152,8 @@ func parseDelivered(t *testing.T, pc *wasmv3.PluginConfig) map[string]any {
 			_, err = webhookauth.Parse(section)
 		case breaker.RootID:
 			_, err = breaker.Parse(section)
+		case retry.RootID:
+			_, err = retry.Parse(section)
 		default:
 			err = fmt.Errorf("no filter %q", name)
 		}
@@ -229,31 +232,38 @@ func TestGenerator(t *testing.T) {
 		assert.Empty(t, routeNames(config[faults.RootID]), "inbound rules select by match")
 	})
 
-	t.Run("breaker: WasmPlugin, sidecar outbound", func(t *testing.T) {
-		g := generate(t, s, sidecar("productpage-v1", "bookinfo", "10.0.0.1", map[string]string{"app": "productpage"}))
-		require.Len(t, g.extensions, 1)
-		var name string
-		for name = range g.extensions {
-		}
-		chains := g.with(name)
-		require.NotEmpty(t, chains)
-		var routes []string
-		for _, c := range chains {
-			assert.False(t, c.inbound, "%s: mode CLIENT keeps it off the inbound listener", c.listener)
-			assert.True(t, before(c.filters, name, router), "%s: %v", c.listener, c.filters)
-			routes = append(routes, c.routes...)
-			t.Logf("%s: routes %v, filters %v", c.listener, c.routes, c.filters)
-		}
-		pc := g.extensions[name]
-		assert.Equal(t, breaker.RootID, pc.GetRootId())
-		assert.Equal(t, wasmv3.FailurePolicy_FAIL_OPEN, pc.GetFailurePolicy())
-		config := parseDelivered(t, pc)
-		names := routeNames(config[breaker.RootID])
-		require.NotEmpty(t, names)
-		for _, n := range names {
-			assert.Contains(t, routes, n, "the rule's route name is one istiod generates from the VirtualService")
-		}
-	})
+	// breaker and retry both sit on productpage's outbound calls.
+	for _, f := range []struct{ rootID, host string }{{breaker.RootID, "reviews"}, {retry.RootID, "details"}} {
+		t.Run(f.rootID+": WasmPlugin, sidecar outbound", func(t *testing.T) {
+			g := generate(t, s, sidecar("productpage-v1", "bookinfo", "10.0.0.1", map[string]string{"app": "productpage"}))
+			require.Len(t, g.extensions, 2, "breaker and retry")
+			name := ""
+			for n, pc := range g.extensions {
+				if pc.GetRootId() == f.rootID {
+					name = n
+				}
+			}
+			require.NotEmpty(t, name, "no ECDS resource with root_id %s", f.rootID)
+			chains := g.with(name)
+			require.NotEmpty(t, chains)
+			var routes []string
+			for _, c := range chains {
+				assert.False(t, c.inbound, "%s: mode CLIENT keeps it off the inbound listener", c.listener)
+				assert.True(t, before(c.filters, name, router), "%s: %v", c.listener, c.filters)
+				routes = append(routes, c.routes...)
+				t.Logf("%s: routes %v, filters %v", c.listener, c.routes, c.filters)
+			}
+			pc := g.extensions[name]
+			assert.Equal(t, wasmv3.FailurePolicy_FAIL_OPEN, pc.GetFailurePolicy())
+			config := parseDelivered(t, pc)
+			names := routeNames(config[f.rootID])
+			require.NotEmpty(t, names)
+			for _, n := range names {
+				matched := slices.ContainsFunc(routes, func(r string) bool { return pipeline.Glob(n, r) })
+				assert.True(t, matched, "rule %q matches a route istiod generates from the %s VirtualService: %v", n, f.host, routes)
+			}
+		})
+	}
 
 	t.Run("webhookauth: EnvoyFilter, sidecar inbound", func(t *testing.T) {
 		g := generate(t, s, sidecar("payments-v1", "payments", "10.0.0.3", map[string]string{"app": "payments"}))
