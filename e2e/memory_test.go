@@ -81,7 +81,8 @@ const (
 	memoryFaults      = `{"abort":{"percentage":0,"http_status":503},"delay":{"percentage":0,"fixed":"100ms"}}`
 	memoryWebhookauth = `{"scheme":"github","secrets":[{"env":"GITHUB_WEBHOOK_SECRET"}],"routes":[{"name":"` + memoryRoute + `","disabled":true}]}`
 	memoryBreaker     = `{"key":"route","trip":{"consecutive_failures":5}}`
-	memorySuite       = `{"faults":` + memoryFaults + `,"webhookauth":` + memoryWebhookauth + `,"breaker":` + memoryBreaker + `}`
+	memoryRetry       = `{"budget":{"key":"route"}}`
+	memorySuite       = `{"faults":` + memoryFaults + `,"webhookauth":` + memoryWebhookauth + `,"breaker":` + memoryBreaker + `,"retry":` + memoryRetry + `}`
 )
 
 var memoryRows = []memoryRow{
@@ -91,6 +92,7 @@ var memoryRows = []memoryRow{
 	{name: "faults", about: "faults at 0%", filters: memoryEntry("faults", "faults", memoryFaults), goal: goalSingleMiB},
 	{name: "webhookauth", about: "webhookauth, off for the route", filters: memoryEntry("webhookauth", "webhookauth", memoryWebhookauth), goal: goalSingleMiB},
 	{name: "breaker", about: "breaker, closed", filters: memoryEntry("breaker", "breaker", memoryBreaker), goal: goalSingleMiB},
+	{name: "retry", about: "retry, nothing to retry", filters: memoryEntry("retry", "retry", memoryRetry), goal: goalSingleMiB},
 	{name: "suite", about: "every filter as a stage of root_id suite, one vm_id", filters: memoryEntry("suite", "suite", memorySuite), goal: goalSuiteMiB},
 	{
 		name: "suite-gogc100", about: "the suite with the Go runtime's default GC target (GOGC=100 in the VM)",
