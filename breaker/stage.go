@@ -62,6 +62,7 @@ type stage struct {
 	// is announced to them, so that each VM can keep a view of a circuit
 	// and read shared data only when the circuit changed.
 	peers *pipeline.Broadcaster
+	heard pipeline.Counter // announcements received
 }
 
 // keyMetrics are one circuit's shared-data key and metrics, made on first
@@ -88,7 +89,8 @@ func newStage(env *pipeline.Env, config []byte) (pipeline.Stage, error) {
 		env.Log.Warnf("steadfast %s: cannot create the list of circuit keys: %v; new circuits share the overflow key until it exists", RootID, err)
 	}
 	env.Log.Infof("steadfast %s: route entries: %v", RootID, routes.Names())
-	st := &stage{env: env, routes: routes, admitted: map[string]bool{}, metrics: map[string]*keyMetrics{}}
+	st := &stage{env: env, routes: routes, admitted: map[string]bool{}, metrics: map[string]*keyMetrics{},
+		heard: env.Metrics.Counter("changes_heard_total")}
 	st.peers = env.Broadcast(RootID, st.changed)
 	if st.peers.Joined() {
 		// A lost announcement is made good within a second.
@@ -105,6 +107,7 @@ const viewLifetime = time.Second
 
 // changed hears a peer's announcement that it wrote the circuit key.
 func (st *stage) changed(key []byte) {
+	st.heard.Increment(1)
 	if m, ok := st.metrics[string(key)]; ok {
 		m.fresh = false
 	}

@@ -366,3 +366,50 @@ func TestBreakerCountsConnectionRefused(t *testing.T) {
 		"transitions_total.key.down.from.closed.to.open": 1,
 	})
 }
+
+// onEachWorker returns one keep-alive client per Envoy worker: each holds
+// one connection, opened until every worker has accepted one.
+func onEachWorker(t *testing.T, envoy *harness.Envoy, url string) map[string]*http.Client {
+	t.Helper()
+	out := map[string]*http.Client{}
+	for range 40 {
+		if len(out) == harness.DefaultConcurrency {
+			return out
+		}
+		before := workerConnections(t, envoy.Stats())
+		c := &http.Client{Timeout: harness.ClientTimeout, Transport: &http.Transport{Proxy: nil, MaxConnsPerHost: 1}}
+		requireUpstream(t, send(context.Background(), c, url, "").Response, http.StatusOK)
+		for w, n := range workerConnections(t, envoy.Stats()) {
+			if n > before[w] && out[w] == nil {
+				out[w] = c
+			}
+		}
+	}
+	t.Fatalf("connections reached only workers %v", out)
+	return nil
+}
+
+// Each worker decides a closed circuit on its view of it, without reading
+// shared data; the worker that trips the circuit tells the others at once
+// through shared queues, so the other worker, whose view was fresh a
+// moment before, refuses the very next request.
+func TestBreakerTripIsAnnouncedToTheOtherWorker(t *testing.T) {
+	envoy, up := breakerEnvoy{Config: `{"trip":{"consecutive_failures":3},"open":{"base":"30s","jitter":0}}`}.start(t)
+	clients := onEachWorker(t, envoy, envoy.URL("/items"))
+	tripper, other := clients["worker_0"], clients["worker_1"]
+
+	// Fresh views on both workers, then a trip on one of them.
+	requireUpstream(t, send(context.Background(), other, envoy.URL("/items"), "").Response, http.StatusOK)
+	requireUpstream(t, send(context.Background(), tripper, envoy.URL("/items"), "").Response, http.StatusOK)
+	heard := envoy.Stat("wasmcustom.steadfast_breaker_changes_heard_total")
+	for range 3 {
+		requireUpstream(t, send(context.Background(), tripper, envoy.URL("/items?status=500"), "").Response, http.StatusInternalServerError)
+	}
+	reached := up.Count()
+	next := send(context.Background(), other, envoy.URL("/items"), "")
+	require.NoError(t, next.Err)
+	requireOpen(t, next.Response, "30")
+	assert.Equal(t, reached, up.Count(), "the other worker refused without the upstream")
+	assert.Greater(t, envoy.Stat("wasmcustom.steadfast_breaker_changes_heard_total"), heard,
+		"the failures and the trip were announced to the other workers")
+}
