@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,16 +21,21 @@ func RepoRoot() (string, error) {
 		return "", err
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		// The repository's own go.mod: the test modules below it (e2e/etcd,
+		// e2e/istio) have go.mod files of their own.
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.HasPrefix(b, []byte(rootModule+"\n")) {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("no go.mod above the working directory: run from inside the repository")
+			return "", errors.New("no go.mod of " + rootModule + " above the working directory: run from inside the repository")
 		}
 		dir = parent
 	}
 }
+
+// rootModule is the first line of the repository's go.mod.
+const rootModule = "module github.com/steadfast-proxy/steadfast"
 
 // StatsTagsPath is the stats_tags fragment shipped with the Envoy configs.
 func StatsTagsPath() (string, error) {
