@@ -27,7 +27,7 @@ UNIT_PKGS  = $(shell $(GO) list ./... | grep -v /e2e)
 .PHONY: help build size image test unit e2e istio fuzz bench run check clean envoy FORCE
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: $(MODULES) ## compile every filter to build/<filter>.wasm and print their sizes
 	@stat -c '%s %n' $(MODULES) | awk '{printf "%-22s %9d bytes %6.2f MiB\n", $$2, $$1, $$1/1048576}'
@@ -70,7 +70,7 @@ test: build envoy ## everything a release needs: unit, Wasm, e2e, the Istio chec
 unit: build ## unit tests and the filter tests, natively and as Wasm under wazero
 	$(GO) test -count=1 $(UNIT_PKGS)
 
-e2e: build envoy ## tests against a real Envoy: each filter alone, then the same tests in the suite
+e2e: build envoy ## tests against a real Envoy: each filter alone, the same in the suite, the etcd replay store (module e2e/etcd)
 	$(GO) test -count=1 -timeout 20m ./e2e/...
 	STEADFAST_E2E_FORM=suite $(GO) test -count=1 -timeout 20m -run '^(TestFaults|TestWebhook|TestReplay|TestBreaker|TestRetry)' ./e2e/
 	cd e2e/etcd && $(GO) test -count=1 -timeout 20m ./...
