@@ -186,6 +186,18 @@ func (c *Config) Allow(snap Snapshot, now time.Time, rnd float64) (Snapshot, Tic
 	return next, ticket, d
 }
 
+// Quiet reports, without computing it, whether Done would leave snap as
+// it is: a success or an ignored outcome of an ordinary call in a closed
+// circuit with no failure in a row, no shadow policy open and no window.
+// It is the common case of a healthy circuit, which the stage decides on
+// without encoding anything; false means "compute Done".
+func (c *Config) Quiet(snap Snapshot, t Ticket, r Result) bool {
+	return snap.State == Closed && t.Kind == Call && t.Generation == snap.Generation &&
+		snap.ConsecutiveFailures == 0 && snap.Shadows == 0 && snap.Window == nil &&
+		c.p.window.size == 0 && c.p.window.buckets == 0 &&
+		(r.Outcome == Success || r.Outcome == Ignored) && r.Pushback == 0
+}
+
 // Done records the outcome of a call let through by Allow, the second
 // step, and returns the next snapshot and the change of state it made, if
 // any. A ticket of another generation than the circuit's (an outcome that

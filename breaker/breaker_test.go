@@ -347,3 +347,45 @@ func TestProbeOutcomes(t *testing.T) {
 		})
 	}
 }
+
+// Quiet never claims a change away: wherever it says Done leaves the
+// snapshot as it is, Done does.
+func TestQuietAgreesWithDone(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	configs := []string{
+		`{}`,
+		`{"trip": {"consecutive_failures": 3}}`,
+		`{"trip": {"consecutive_failures": 3}, "shadow": [{"name": "strict", "trip": {"consecutive_failures": 1}}]}`,
+		`{"trip": {"failure_rate": 50, "minimum_calls": 2, "window": {"type": "count", "size": 10}}}`,
+		`{"mode": "dry_run", "trip": {"consecutive_failures": 1}}`,
+	}
+	snaps := []Snapshot{
+		{},
+		{Generation: 3},
+		{ConsecutiveFailures: 2},
+		{Shadows: 1},
+		{State: Open, Generation: 1, OpenUntil: now.Add(time.Minute)},
+		{State: Open, Generation: 1, OpenUntil: now.Add(-time.Second)},
+		{State: HalfOpen, Generation: 2, HalfOpenSince: now, Probes: []uint16{1}},
+	}
+	tickets := []Ticket{{Kind: Call}, {Kind: Call, Generation: 3}, {Kind: Probe, Generation: 2, Probe: 1}, {Kind: NoTicket}}
+	results := []Result{{Outcome: Success}, {Outcome: Ignored}, {Outcome: Failure}, {Outcome: Slow}, {Outcome: Failure, Pushback: time.Second}}
+	quiet := 0
+	for _, config := range configs {
+		cfg := parse(t, config)
+		for _, snap := range snaps {
+			for _, tk := range tickets {
+				for _, r := range results {
+					if !cfg.Quiet(snap, tk, r) {
+						continue
+					}
+					quiet++
+					next, tr := cfg.Done(snap, tk, r, now, 0.5)
+					assert.Equal(t, Encode(nil, snap), Encode(nil, next), "%s: %+v %+v %+v", config, snap, tk, r)
+					assert.False(t, tr.Changed())
+				}
+			}
+		}
+	}
+	assert.Positive(t, quiet)
+}

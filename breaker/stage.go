@@ -68,9 +68,10 @@ type stage struct {
 // keyMetrics are one circuit's shared-data key and metrics, made on first
 // use.
 type keyMetrics struct {
-	stateKey                          string // stateKeyPrefix and the circuit key
-	view                              []byte // the snapshot as this VM last read or wrote it
-	fresh                             bool   // view is current: no peer announced a change since
+	stateKey                          string   // stateKeyPrefix and the circuit key
+	view                              []byte   // the snapshot as this VM last read or wrote it
+	viewSnap                          Snapshot // view, decoded (never modified: Allow and Done copy)
+	fresh                             bool     // view is current: no peer announced a change since
 	state                             pipeline.Gauge
 	lastState                         State // as this VM last saw it: the gauge is set on a change
 	allowed, probes, rejected, wouldR pipeline.Counter
@@ -144,8 +145,7 @@ func (st *stage) Start(s *pipeline.Stream) pipeline.Handler {
 	if st.viewing(m) {
 		// A closed circuit that lets the call in, or an open one that
 		// refuses it, changes nothing: the view decides.
-		snap, _ := Decode(m.view)
-		_, ticket, decision = cfg.Allow(snap, now, st.env.Rand())
+		_, ticket, decision = cfg.Allow(m.viewSnap, now, st.env.Rand())
 	}
 	var err error
 	if !st.viewing(m) || decision.Changed {
@@ -238,6 +238,7 @@ func (st *stage) update(change func(Snapshot) (Snapshot, bool), m *keyMetrics) e
 		return err
 	}
 	m.view = append(m.view[:0], current...)
+	m.viewSnap, _ = Decode(m.view)
 	m.fresh = true
 	if wrote && st.peers != nil {
 		st.peers.Send([]byte(m.stateKey[len(stateKeyPrefix):]))
@@ -425,8 +426,10 @@ func (h *handler) finish(now time.Time) {
 	h.m.outcomes[result.Outcome].Increment(1)
 	if h.st.viewing(h.m) {
 		// A success on a quiet closed circuit changes nothing: no write.
-		snap, _ := Decode(h.m.view)
-		next, _ := h.cfg.Done(snap, h.ticket, result, now, h.st.env.Rand())
+		if h.cfg.Quiet(h.m.viewSnap, h.ticket, result) {
+			return
+		}
+		next, _ := h.cfg.Done(h.m.viewSnap, h.ticket, result, now, h.st.env.Rand())
 		h.st.buf = Encode(h.st.buf[:0], next)
 		if bytes.Equal(h.st.buf, h.m.view) {
 			return
