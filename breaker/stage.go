@@ -280,12 +280,10 @@ func (st *stage) transitioned(key string, cfg *Config, t Transition, m *keyMetri
 }
 
 func (st *stage) metricsOf(key string) *keyMetrics {
-	if m, ok := st.metrics[key]; ok {
-		return m
-	}
-	if len(st.metrics) >= maxAdmitted {
-		st.metrics = map[string]*keyMetrics{}
-	}
+	return pipeline.Cached(&st.metrics, key, maxAdmitted, func() *keyMetrics { return st.newKeyMetrics(key) })
+}
+
+func (st *stage) newKeyMetrics(key string) *keyMetrics {
 	mt := st.env.Metrics
 	m := &keyMetrics{
 		stateKey:    stateKeyPrefix + key,
@@ -301,7 +299,6 @@ func (st *stage) metricsOf(key string) *keyMetrics {
 	for o := Ignored; o <= Slow; o++ {
 		m.outcomes[o] = mt.Counter("outcomes_total", "key", key, "outcome", o.String())
 	}
-	st.metrics[key] = m
 	return m
 }
 

@@ -138,12 +138,10 @@ func (st *stage) decide(s *pipeline.Stream) *handler {
 }
 
 func (st *stage) routeMetrics(route string) *routeMetrics {
-	if m, ok := st.byRoute[route]; ok {
-		return m
-	}
-	if len(st.byRoute) >= maxRoutes {
-		st.byRoute = map[string]*routeMetrics{}
-	}
+	return pipeline.Cached(&st.byRoute, route, maxRoutes, func() *routeMetrics { return st.newRouteMetrics(route) })
+}
+
+func (st *stage) newRouteMetrics(route string) *routeMetrics {
 	c := func(name string, labels ...string) pipeline.Counter {
 		return st.env.Metrics.Counter(name, append([]string{"route", route}, labels...)...)
 	}
@@ -157,7 +155,6 @@ func (st *stage) routeMetrics(route string) *routeMetrics {
 		requestDelays: c("delays_injected_total", "kind", "request"),
 		respDelays:    c("delays_injected_total", "kind", "response"),
 	}
-	st.byRoute[route] = m
 	return m
 }
 

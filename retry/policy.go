@@ -166,10 +166,6 @@ func (c *Config) RetriesHeaderName() string { return c.p.retriesHeader }
 // ReadsPushback reports whether pushback headers are read.
 func (c *Config) ReadsPushback() bool { return c.p.pushback }
 
-// RetriesGRPC reports whether any gRPC status is retried, so a gRPC
-// answer is worth holding until its trailers.
-func (c *Config) RetriesGRPC() bool { return c.p.grpc != 0 }
-
 // BudgetKeyKind and CircuitKey are the kinds of the budget's key and of
 // the breaker's circuit key, for the stage.
 func (c *Config) BudgetKeyKind() (kind, header string) {

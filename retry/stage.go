@@ -175,12 +175,10 @@ func keyOf(s *pipeline.Stream, kind, header string) string {
 }
 
 func (st *stage) state(key string) *keyState {
-	if ks, ok := st.keys[key]; ok {
-		return ks
-	}
-	if len(st.keys) >= maxKeys {
-		st.keys = map[string]*keyState{}
-	}
+	return pipeline.Cached(&st.keys, key, maxKeys, func() *keyState { return st.newKeyState(key) })
+}
+
+func (st *stage) newKeyState(key string) *keyState {
 	m := st.env.Metrics
 	ks := &keyState{
 		sharedKey:         budgetKeyPrefix + key,
@@ -197,7 +195,6 @@ func (st *stage) state(key string) *keyState {
 	for _, r := range []Reason{ReasonMethod, ReasonBodySize, ReasonBreakerOpen, ReasonForbidden, ReasonPushback} {
 		ks.skipped[r] = m.Counter("skipped_total", "key", key, "reason", r.String())
 	}
-	st.keys[key] = ks
 	return ks
 }
 

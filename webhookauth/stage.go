@@ -153,16 +153,9 @@ func (st *stage) removeHeader(s *pipeline.Stream, name string) {
 }
 
 func (st *stage) outcomesOf(route string, cfg *Config) *outcomes {
-	k := outcomeKey{route, cfg}
-	if o, ok := st.outcomes[k]; ok {
-		return o
-	}
-	if len(st.outcomes) >= maxRoutes {
-		st.outcomes = map[outcomeKey]*outcomes{}
-	}
-	o := &outcomes{route: route, scheme: cfg.Settings().Scheme, counters: map[Reason]pipeline.Counter{}}
-	st.outcomes[k] = o
-	return o
+	return pipeline.Cached(&st.outcomes, outcomeKey{route, cfg}, maxRoutes, func() *outcomes {
+		return &outcomes{route: route, scheme: cfg.Settings().Scheme, counters: map[Reason]pipeline.Counter{}}
+	})
 }
 
 // count adds one to steadfast_webhookauth_requests_total of the route and

@@ -63,16 +63,3 @@ func TestAnObserverThatPanicsIsLeftOutAndTheStreamGoesOn(t *testing.T) {
 	require.Empty(t, c.host.replies[1], "no reply: the stream goes on")
 	assert.Contains(t, c.log.lines[0], "attempt report: panic: observer broke")
 }
-
-func TestResponseEnded(t *testing.T) {
-	var ended []bool
-	h := &script{onResp: func(s *Stream) Verdict { ended = append(ended, s.ResponseEnded()); return Continue }}
-	c := newChain(t, &stage{name: "a", start: func(*Stream) Handler { return h }})
-	x := c.open(1)
-	x.OnHttpRequestHeaders(0, true)
-	x.OnHttpResponseHeaders(0, false)
-	y := c.open(2)
-	y.OnHttpRequestHeaders(0, true)
-	y.OnHttpResponseHeaders(0, true)
-	assert.Equal(t, []bool{false, true}, ended)
-}

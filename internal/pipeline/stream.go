@@ -120,10 +120,6 @@ func (s *Stream) cancelTimer(i int) {
 // stream was seen (at the headers for a request without a body).
 func (s *Stream) RequestEnded() bool { return s.req.ended }
 
-// ResponseEnded reports whether the whole response has arrived: its end
-// of stream was seen (at the headers for a response without a body).
-func (s *Stream) ResponseEnded() bool { return s.resp.ended }
-
 // Dispatch sends an HTTP callout to an upstream cluster for the running
 // stage; its handler's Callout runs with the answer, in the stream's
 // context, unless the stream ended or was answered first. headers must
