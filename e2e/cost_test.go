@@ -173,7 +173,8 @@ var (
 			return `{"scheme":"github","secrets":[{"env":"GITHUB_WEBHOOK_SECRET"}],"routes":` + disabledOn(routes) + `}`
 		},
 		func(p costProbe) bool {
-			return p.upstream.Header.Get(costMarker) == "" && p.upstream.Header.Get(costSuiteMarker) != ""
+			return p.upstream.Header.Get(costMarker) == "" && p.upstream.Header.Get(costSuiteMarker) != "" &&
+				p.upstream.Header.Get(costGOGCMarker) != ""
 		})
 	// The breaker rows key their circuits apart: by route, and by cluster.
 	costBreaker = suiteFilter(harness.Wasm{Name: "cost.breaker", RootID: "breaker"},
