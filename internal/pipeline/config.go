@@ -1,16 +1,12 @@
 package pipeline
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"math"
-	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/steadfast-proxy/steadfast/internal/strfmt"
 )
 
 // FieldError is a configuration error tied to the JSON path of the value
@@ -29,7 +25,7 @@ func (e *FieldError) Error() string {
 
 // Errorf returns a FieldError for path.
 func Errorf(path, format string, args ...any) error {
-	return &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)}
+	return &FieldError{Path: path, Msg: strfmt.Sprintf(format, args...)}
 }
 
 // Join appends name to a JSON path: Join("abort", "percentage") is
@@ -64,239 +60,16 @@ func prefixError(prefix string, err error) error {
 	return &FieldError{Path: prefix, Msg: err.Error()}
 }
 
-// Decode decodes JSON into v strictly: unknown fields are errors, and every
-// error names the JSON path of the offending value. Decoding into a value
-// that already holds data overlays it: objects merge field by field, lists
-// and scalars are replaced. That is how a route entry inherits the fields it
-// does not name.
-func Decode(data []byte, v any) error {
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() {
-		return errors.New("plugins.Decode: target must be a non-nil pointer")
-	}
-	data, err := checkJSON(data)
-	if err != nil {
-		return err
-	}
-	return decodeValue(rv.Elem(), data, "")
-}
-
-// checkJSON trims data and reports empty or malformed JSON, and objects
-// that give a key twice. It checks the syntax only: numbers stay text, so a
-// number that fits no Go type (1e309) is reported by the field that reads
-// it, under that field's path.
-func checkJSON(data []byte) ([]byte, error) {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 {
-		return nil, &FieldError{Msg: "configuration is empty: expected a JSON object"}
-	}
-	var syntax json.RawMessage
-	if err := json.Unmarshal(data, &syntax); err != nil {
-		return nil, &FieldError{Msg: "invalid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
-	}
-	if err := duplicateKey(data); err != nil {
-		return nil, err
-	}
-	return data, nil
-}
-
-// jsonLevel is an object or list being walked by duplicateKey.
-type jsonLevel struct {
-	path    string
-	keys    map[string]bool // the object's keys so far; nil for a list
-	key     string          // the key of the object's value being read
-	wantKey bool            // the object's next token is a key or its end
-	index   int             // the list's next index
-}
-
-// duplicateKey reports the first object, at any depth, that gives a key
-// twice: encoding/json would silently keep the last value, so a
-// configuration could say two things at once. data must be valid JSON.
-func duplicateKey(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var stack []*jsonLevel
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil // io.EOF: valid JSON has no other error
-		}
-		var top *jsonLevel
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if tok == json.Delim('}') || tok == json.Delim(']') {
-			stack = stack[:len(stack)-1]
-			continue
-		}
-		if top != nil && top.wantKey {
-			key, _ := tok.(string)
-			if top.keys[key] {
-				return Errorf(top.path, "duplicate key %q", key)
-			}
-			top.keys[key], top.key, top.wantKey = true, key, false
-			continue
-		}
-		path := ""
-		switch {
-		case top == nil:
-		case top.keys != nil:
-			path, top.wantKey = Join(top.path, top.key), true
-		default:
-			path = Index(top.path, top.index)
-			top.index++
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, &jsonLevel{path: path, keys: map[string]bool{}, wantKey: true})
-		case json.Delim('['):
-			stack = append(stack, &jsonLevel{path: path})
-		}
-	}
-}
-
-var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
-
-func decodeValue(v reflect.Value, raw []byte, path string) error {
-	if v.CanAddr() && v.Addr().Type().Implements(unmarshalerType) {
-		if err := v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(raw); err != nil {
-			return prefixError(path, err)
-		}
-		return nil
-	}
-	switch v.Kind() {
-	case reflect.Pointer:
-		if string(raw) == "null" {
-			v.SetZero()
-			return nil
-		}
-		if v.IsNil() {
-			v.Set(reflect.New(v.Type().Elem()))
-		}
-		return decodeValue(v.Elem(), raw, path)
-	case reflect.Struct:
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
-			return Errorf(path, "must be an object")
-		}
-		fields := jsonFields(v.Type())
-		keys := make([]string, 0, len(obj))
-		for k := range obj {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			idx, ok := fields[k]
-			if !ok {
-				return Errorf(Join(path, k), "unknown field")
-			}
-			if err := decodeValue(v.Field(idx), obj[k], Join(path, k)); err != nil {
-				return err
-			}
-		}
-		return nil
-	case reflect.Slice:
-		if string(raw) == "null" {
-			v.SetZero()
-			return nil
-		}
-		var items []json.RawMessage
-		if err := json.Unmarshal(raw, &items); err != nil {
-			return Errorf(path, "must be a list")
-		}
-		out := reflect.MakeSlice(v.Type(), len(items), len(items))
-		for i, item := range items {
-			if err := decodeValue(out.Index(i), item, Index(path, i)); err != nil {
-				return err
-			}
-		}
-		v.Set(out)
-		return nil
-	case reflect.Map:
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &obj); err != nil || v.Type().Key().Kind() != reflect.String {
-			return Errorf(path, "must be an object")
-		}
-		if v.IsNil() {
-			v.Set(reflect.MakeMap(v.Type()))
-		}
-		for k, item := range obj {
-			elem := reflect.New(v.Type().Elem()).Elem()
-			if err := decodeValue(elem, item, Key(path, k)); err != nil {
-				return err
-			}
-			v.SetMapIndex(reflect.ValueOf(k).Convert(v.Type().Key()), elem)
-		}
-		return nil
-	default:
-		if err := json.Unmarshal(raw, v.Addr().Interface()); err != nil {
-			return Errorf(path, "must be %s", kindName(v.Kind()))
-		}
-		return nil
-	}
-}
-
-func kindName(k reflect.Kind) string {
-	switch k {
-	case reflect.Bool:
-		return "true or false"
-	case reflect.String:
-		return "a string"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return "a whole number"
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "a whole number, zero or more"
-	default:
-		return "a " + k.String()
-	}
-}
-
-// jsonFields maps the JSON names of a struct's exported fields to their index.
-func jsonFields(t reflect.Type) map[string]int {
-	out := make(map[string]int, t.NumField())
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out[name] = i
-	}
-	return out
-}
-
 // Duration is a time.Duration written in JSON as a Go duration string
 // ("250ms", "1.5s", "2m"). Negative durations are rejected.
 type Duration time.Duration
 
-// UnmarshalJSON implements json.Unmarshaler.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return errors.New(`must be a duration string such as "250ms" or "5s"`)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf(`%q is not a duration: use a number and a unit such as "250ms" or "5s"`, s)
-	}
-	if v < 0 {
-		return fmt.Errorf("%q must not be negative", s)
-	}
-	*d = Duration(v)
-	return nil
-}
+// UnmarshalJSON reads a duration string, for code that uses encoding/json.
+func (d *Duration) UnmarshalJSON(b []byte) error { return unmarshalValue(b, d) }
 
-// MarshalJSON implements json.Marshaler.
+// MarshalJSON writes the duration as a string such as "1.5s".
 func (d Duration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(d).String())
+	return AppendJSONString(nil, time.Duration(d).String()), nil
 }
 
 // Std returns the value as a time.Duration.
@@ -306,17 +79,16 @@ func (d Duration) Std() time.Duration { return time.Duration(d) }
 // request in ten thousand).
 type Percent float64
 
-// UnmarshalJSON implements json.Unmarshaler.
-func (p *Percent) UnmarshalJSON(b []byte) error {
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return errors.New("must be a number between 0 and 100")
+// UnmarshalJSON reads a percentage, for code that uses encoding/json.
+func (p *Percent) UnmarshalJSON(b []byte) error { return unmarshalValue(b, p) }
+
+// unmarshalValue parses b and decodes it into d.
+func unmarshalValue(b []byte, d ValueDecoder) error {
+	v, err := ParseJSON(b)
+	if err != nil {
+		return err
 	}
-	if math.IsNaN(f) || f < 0 || f > 100 {
-		return errors.New("must be between 0 and 100")
-	}
-	*p = Percent(f)
-	return nil
+	return d.DecodeValue(v)
 }
 
 // Hits reports whether a uniform random value u in [0, 1) falls within the
@@ -351,7 +123,7 @@ func ReplyHeaders(path string, headers map[string]string) ([][2]string, error) {
 	for name := range headers {
 		names = append(names, name)
 	}
-	sort.Strings(names)
+	SortStrings(names)
 	var out [][2]string
 	for _, name := range names {
 		at := Key(path, name)
@@ -371,6 +143,20 @@ func ReplyHeaders(path string, headers map[string]string) ([][2]string, error) {
 		}
 		out = append(out, [2]string{lower, headers[name]})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	for i := 1; i < len(out); i++ { // by lower-case name
+		for j := i; j > 0 && out[j][0] < out[j-1][0]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
 	return out, nil
+}
+
+// SortStrings sorts a short list of strings, such as the names in a
+// configuration, without linking a generic sort (insertion sort).
+func SortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
 }

@@ -22,6 +22,20 @@ type testConfig struct {
 	Items  []testLimit       `json:"items"`
 }
 
+func (l *testLimit) DecodeJSON(f *Fields) {
+	f.Percent("percentage", &l.Percentage)
+	f.Int("status", &l.Status)
+	f.Duration("after", &l.After)
+}
+
+func (c *testConfig) DecodeJSON(f *Fields) {
+	f.String("name", &c.Name)
+	ObjectPtr(f, "limit", &c.Limit)
+	f.Strings("tags", &c.Tags)
+	f.StringMap("labels", &c.Labels)
+	List(f, "items", &c.Items)
+}
+
 func (c *testConfig) Validate() error {
 	if c.Limit != nil && c.Limit.Status != 0 && (c.Limit.Status < 200 || c.Limit.Status > 599) {
 		return Errorf("limit.status", "must be between 200 and 599")
@@ -87,7 +101,7 @@ func TestDecodeErrorsNameThePath(t *testing.T) {
 		{name: "duplicate key written with an escape", given: `{"name":"a","n\u0061me":"b"}`, want: `duplicate key "name"`},
 		{name: "duplicate key in an unknown field", given: `{"extra":{"a":1,"a":1}}`, want: `extra: duplicate key "a"`},
 		{name: "not JSON", given: `{"name":`, want: "invalid JSON: unexpected end of JSON input"},
-		{name: "trailing data", given: `{} {}`, want: "invalid JSON: invalid character '{' after top-level value"},
+		{name: "trailing data", given: `{} {}`, want: "invalid JSON: invalid character '{' after the top-level value (byte 4)"},
 		{name: "empty", given: ` `, want: "configuration is empty: expected a JSON object"},
 	}
 	for _, tt := range tests {

@@ -19,6 +19,14 @@ type Match struct {
 	Clusters []string `json:"clusters"`
 }
 
+// DecodeJSON implements Decoder.
+func (m *Match) DecodeJSON(f *Fields) {
+	f.Strings("hosts", &m.Hosts)
+	f.Strings("paths", &m.Paths)
+	f.Strings("methods", &m.Methods)
+	f.Strings("clusters", &m.Clusters)
+}
+
 // Validate checks the lists and lower-cases the hosts; errors name path.
 func (m *Match) Validate(path string) error {
 	if m == nil {

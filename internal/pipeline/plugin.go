@@ -64,8 +64,8 @@ type Logger interface {
 // proxyLog logs through the proxy.
 type proxyLog struct{}
 
-func (proxyLog) Debugf(format string, args ...any)    { proxywasm.LogDebugf(format, args...) }
-func (proxyLog) Infof(format string, args ...any)     { proxywasm.LogInfof(format, args...) }
-func (proxyLog) Warnf(format string, args ...any)     { proxywasm.LogWarnf(format, args...) }
-func (proxyLog) Errorf(format string, args ...any)    { proxywasm.LogErrorf(format, args...) }
-func (proxyLog) Criticalf(format string, args ...any) { proxywasm.LogCriticalf(format, args...) }
+func (proxyLog) Debugf(format string, args ...any)    { logf(proxywasm.LogDebug, format, args...) }
+func (proxyLog) Infof(format string, args ...any)     { logf(proxywasm.LogInfo, format, args...) }
+func (proxyLog) Warnf(format string, args ...any)     { logf(proxywasm.LogWarn, format, args...) }
+func (proxyLog) Errorf(format string, args ...any)    { logf(proxywasm.LogError, format, args...) }
+func (proxyLog) Criticalf(format string, args ...any) { logf(proxywasm.LogCritical, format, args...) }

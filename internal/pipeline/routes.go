@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 )
@@ -119,31 +118,39 @@ func (r *Routes[C]) Resolve(req Request) *C {
 func ParseRoutes[C any, PC interface {
 	*C
 	Validator
+	Decoder
 }](data []byte) (*Routes[C], error) {
-	data, err := checkJSON(data)
+	v, err := ParseJSON(data)
 	if err != nil {
 		return nil, err
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
+	return RoutesOf[C, PC](v)
+}
+
+// RoutesOf is ParseRoutes for a parsed configuration.
+func RoutesOf[C any, PC interface {
+	*C
+	Validator
+	Decoder
+}](v Value) (*Routes[C], error) {
+	if v.Kind() != Object {
 		return nil, &FieldError{Msg: "configuration must be a JSON object"}
 	}
-	rawRoutes, hasRoutes := obj["routes"]
-	delete(obj, "routes")
-	base, _ := json.Marshal(obj)
+	rawRoutes, hasRoutes := v.Get("routes")
+	base := v.Without("routes")
 	top := new(C)
-	if err := Decode(base, top); err != nil {
+	if err := DecodeValue(base, "", PC(top)); err != nil {
 		return nil, err
 	}
 	if err := PC(top).Validate(); err != nil {
 		return nil, err
 	}
 	out := &Routes[C]{Default: top}
-	if !hasRoutes || string(rawRoutes) == "null" {
+	if !hasRoutes || rawRoutes.IsNull() {
 		return out, nil
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(rawRoutes, &items); err != nil {
+	items, err := rawRoutes.List()
+	if err != nil {
 		return nil, Errorf("routes", "must be a list of route entries")
 	}
 	seen := make(map[string]bool, len(items))
@@ -168,54 +175,55 @@ func ParseRoutes[C any, PC interface {
 func parseRouteEntry[C any, PC interface {
 	*C
 	Validator
-}](base, item []byte, i int) (routeEntry[C], error) {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(item, &obj); err != nil || obj == nil {
+	Decoder
+}](base, obj Value, i int) (routeEntry[C], error) {
+	if obj.Kind() != Object {
 		return routeEntry[C]{}, Errorf(Index("routes", i), "must be an object with a name or a match")
 	}
 	e := routeEntry[C]{label: "#" + strconv.Itoa(i)}
 	path := Index("routes", i)
-	if raw, ok := obj["name"]; ok {
-		if err := json.Unmarshal(raw, &e.name); err != nil || strings.TrimSpace(e.name) == "" {
+	if raw, ok := obj.Get("name"); ok {
+		name, err := raw.Str()
+		if err != nil || strings.TrimSpace(name) == "" {
 			return routeEntry[C]{}, Errorf(Join(path, "name"), "must be the Envoy route name, exact or a glob such as \"api-*\"")
 		}
-		e.label = e.name
+		e.name, e.label = name, name
 		path = Key("routes", e.name)
-		delete(obj, "name")
+		obj = obj.Without("name")
 	}
 	e.at = path
-	if raw, ok := obj["match"]; ok {
+	if raw, ok := obj.Get("match"); ok {
 		e.match = new(Match)
-		if err := Decode(raw, e.match); err != nil {
-			return routeEntry[C]{}, prefixError(Join(path, "match"), err)
+		if err := DecodeValue(raw, Join(path, "match"), e.match); err != nil {
+			return routeEntry[C]{}, err
 		}
 		if err := e.match.Validate(Join(path, "match")); err != nil {
 			return routeEntry[C]{}, err
 		}
-		delete(obj, "match")
+		obj = obj.Without("match")
 	}
 	if e.name == "" && e.match == nil {
 		return routeEntry[C]{}, Errorf(path, "give a name (the Envoy route name, exact or a glob such as \"api-*\") or a match (hosts, paths, methods, clusters)")
 	}
 	disabled := false
-	if raw, ok := obj["disabled"]; ok {
-		if err := json.Unmarshal(raw, &disabled); err != nil {
+	if raw, ok := obj.Get("disabled"); ok {
+		var err error
+		if disabled, err = raw.Boolean(); err != nil {
 			return routeEntry[C]{}, Errorf(Join(path, "disabled"), "must be true or false")
 		}
-		delete(obj, "disabled")
+		obj = obj.Without("disabled")
 	}
 	if disabled {
-		if len(obj) > 0 {
+		if obj.Len() > 0 {
 			return routeEntry[C]{}, Errorf(path, "a disabled route takes no other fields")
 		}
 		return e, nil
 	}
 	e.cfg = new(C)
-	_ = Decode(base, e.cfg) // base already decoded cleanly as the top level
-	if len(obj) > 0 {
-		override, _ := json.Marshal(obj)
-		if err := Decode(override, e.cfg); err != nil {
-			return routeEntry[C]{}, prefixError(path, err)
+	_ = DecodeValue(base, "", PC(e.cfg)) // base already decoded cleanly as the top level
+	if obj.Len() > 0 {
+		if err := DecodeValue(obj, path, PC(e.cfg)); err != nil {
+			return routeEntry[C]{}, err
 		}
 	}
 	if err := PC(e.cfg).Validate(); err != nil {
@@ -236,6 +244,7 @@ type SecretResolver interface {
 func LoadRoutes[C any, PC interface {
 	*C
 	Validator
+	Decoder
 	SecretResolver
 }](env *Env, data []byte) (*Routes[C], error) {
 	routes, err := ParseRoutes[C, PC](data)

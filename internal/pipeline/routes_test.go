@@ -74,7 +74,7 @@ func TestParseRoutesErrors(t *testing.T) {
 		{name: "routes not a list", given: `{"routes":{}}`, want: "routes: must be a list of route entries"},
 		{name: "entry not an object", given: `{"routes":[1]}`, want: "routes[0]: must be an object with a name or a match"},
 		{name: "not an object", given: `[]`, want: "configuration must be a JSON object"},
-		{name: "not JSON", given: `nope`, want: "invalid JSON: invalid character 'o' in literal null (expecting 'u')"},
+		{name: "not JSON", given: `nope`, want: "invalid JSON: invalid character 'o' in literal null (byte 2)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,12 +1,12 @@
 package pipeline
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+	"github.com/steadfast-proxy/steadfast/internal/strfmt"
 )
 
 // direction is the request or the response path of a stream.
@@ -151,7 +151,7 @@ func (s *Stream) invoke(i int, event func(h Handler) Verdict) (v Verdict) {
 	defer func() {
 		s.cur = prev
 		if r := recover(); r != nil {
-			v = Fail(fmt.Errorf("panic: %v", r))
+			v = Fail(strfmt.Errorf("panic: %v", r))
 		}
 	}()
 	return event(s.handlers[i])
@@ -166,7 +166,7 @@ func (s *Stream) begin(i int) {
 		s.cur = prev
 		if r := recover(); r != nil {
 			s.handlers[i] = nil
-			s.fail(i, fmt.Errorf("panic: %v", r))
+			s.fail(i, strfmt.Errorf("panic: %v", r))
 		}
 	}()
 	h := s.p.stages[i].Start(s)
@@ -199,7 +199,7 @@ func (s *Stream) apply(i int, d direction, v Verdict) bool {
 	return s.fail(i, v.err)
 }
 
-var errReplyRefused = fmt.Errorf("the proxy refused the local reply")
+var errReplyRefused = strfmt.Errorf("the proxy refused the local reply")
 
 // canWait reports whether something pending will call stage i again.
 func (s *Stream) canWait(i int, d direction) bool {
@@ -472,7 +472,7 @@ func (s *Stream) deliverRequestBody(bodySize int, end bool) {
 		return
 	}
 	if bodySize < s.bodyRead {
-		s.failBodyReaders(fmt.Errorf("the buffered request body shrank from %d to %d bytes", s.bodyRead, bodySize))
+		s.failBodyReaders(strfmt.Errorf("the buffered request body shrank from %d to %d bytes", s.bodyRead, bodySize))
 		return
 	}
 	for at := s.bodyRead; ; {
@@ -481,7 +481,7 @@ func (s *Stream) deliverRequestBody(bodySize int, end bool) {
 		if n > 0 {
 			b, err := s.p.host.RequestBody(at, n)
 			if err != nil || len(b) != n {
-				s.failBodyReaders(fmt.Errorf("read request body bytes %d to %d: got %d, %v", at, at+n, len(b), err))
+				s.failBodyReaders(strfmt.Errorf("read request body bytes %d to %d: got %d, %v", at, at+n, len(b), err))
 				return
 			}
 			piece = b

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+	"github.com/steadfast-proxy/steadfast/internal/strfmt"
 )
 
 // Filter is a filter as a module registers it.
@@ -54,7 +54,11 @@ func RegisterSuite(filters ...Filter) {
 // orderFilters returns filters in the chain's Order.
 func orderFilters(filters []Filter) []Filter {
 	out := slices.Clone(filters)
-	slices.SortStableFunc(out, func(a, b Filter) int { return orderOf(a.Name) - orderOf(b.Name) })
+	for i := 1; i < len(out); i++ { // a stable insertion sort: a handful of filters
+		for j := i; j > 0 && orderOf(out[j].Name) < orderOf(out[j-1].Name); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
 	return out
 }
 
@@ -65,13 +69,16 @@ func orderOf(name string) int {
 	return len(Order)
 }
 
+// logf formats a message without package fmt (the SDK's Log*f use it).
+func logf(log func(string), format string, args ...any) { log(strfmt.Sprintf(format, args...)) }
+
 // RootIDs lists the root_ids this module serves.
 func RootIDs() []string {
 	out := make([]string, 0, len(roots))
 	for id := range roots {
 		out = append(out, id)
 	}
-	slices.Sort(out)
+	SortStrings(out)
 	return out
 }
 
@@ -140,13 +147,13 @@ func (st *starter) OnPluginStart(int) types.OnPluginStartStatus {
 		}
 	}
 	if !ok {
-		proxywasm.LogCriticalf("steadfast: this module has no filter with root_id %q; it serves: %s",
+		logf(proxywasm.LogCritical, "steadfast: this module has no filter with root_id %q; it serves: %s",
 			rootID, strings.Join(RootIDs(), ", "))
 		return types.OnPluginStartStatusFailed
 	}
 	config, err := proxywasm.GetPluginConfiguration()
 	if err != nil && err != types.ErrorStatusNotFound {
-		proxywasm.LogCriticalf("steadfast %s: cannot read the plugin configuration: %v", rootID, err)
+		logf(proxywasm.LogCritical, "steadfast %s: cannot read the plugin configuration: %v", rootID, err)
 		return types.OnPluginStartStatusFailed
 	}
 	env := &Env{Now: time.Now, Rand: rand.Float64, LookupEnv: os.LookupEnv, Shared: HostShared, Log: proxyLog{},
@@ -160,7 +167,7 @@ func (st *starter) OnPluginStart(int) types.OnPluginStartStatus {
 	env.queueReady = p.onQueue
 	stages, err := buildStages(rootID, filters, env, config)
 	if err != nil {
-		proxywasm.LogCriticalf("steadfast %s: invalid configuration: %v", rootID, err)
+		logf(proxywasm.LogCritical, "steadfast %s: invalid configuration: %v", rootID, err)
 		return types.OnPluginStartStatusFailed
 	}
 	p.stages = stages
@@ -172,7 +179,7 @@ func (st *starter) OnPluginStart(int) types.OnPluginStartStatus {
 		failures[i] = NewMetrics(s.Name()).Counter("stage_failures_total")
 	}
 	p.countFailure = func(i int) { failures[i].Increment(1) }
-	proxywasm.LogInfof("steadfast %s: started; stages: %s", rootID, strings.Join(names, ", "))
+	logf(proxywasm.LogInfo, "steadfast %s: started; stages: %s", rootID, strings.Join(names, ", "))
 	return types.OnPluginStartStatusOK
 }
 
@@ -188,32 +195,31 @@ func buildStages(rootID string, filters []Filter, env *Env, config []byte) ([]St
 		}
 		return []Stage{s}, nil
 	}
-	data, err := checkJSON(config)
+	sections, err := ParseJSON(config)
 	if err != nil {
 		return nil, err
 	}
-	var sections map[string]json.RawMessage
-	if err := json.Unmarshal(data, &sections); err != nil || sections == nil {
+	if sections.Kind() != Object {
 		return nil, &FieldError{Msg: "the suite's configuration must be an object with a section per filter"}
 	}
 	names := make([]string, len(filters))
 	for i, f := range filters {
 		names[i] = f.Name
 	}
-	for key := range sections {
+	for _, key := range sections.Keys() {
 		if !slices.Contains(names, key) {
 			return nil, Errorf(key, "unknown section: the suite has %s", strings.Join(names, ", "))
 		}
 	}
 	var stages []Stage
 	for _, f := range filters {
-		raw, ok := sections[f.Name]
-		if !ok || string(raw) == "null" {
+		section, ok := sections.Get(f.Name)
+		if !ok || section.IsNull() {
 			continue
 		}
 		fenv := *env
 		fenv.Metrics = NewMetrics(f.Name)
-		s, err := f.New(&fenv, raw)
+		s, err := f.New(&fenv, section.AppendJSON(nil))
 		if err != nil {
 			return nil, prefixError(f.Name, err)
 		}

@@ -38,7 +38,7 @@ func TestTheSuiteBuildsItsStagesInOrderFromSections(t *testing.T) {
 	suite := orderFilters(filters)
 	stages, err := buildStages(SuiteRootID, suite, &Env{}, []byte(`{"retry": {"r": 1}, "faults": {"f": 1}, "webhookauth": {}}`))
 	require.NoError(t, err)
-	assert.Equal(t, []string{`webhookauth {}`, `faults {"f": 1}`, `retry {"r": 1}`}, stageNames(stages))
+	assert.Equal(t, []string{`webhookauth {}`, `faults {"f":1}`, `retry {"r":1}`}, stageNames(stages), "each filter gets its section, compacted")
 
 	stages, err = buildStages(SuiteRootID, suite, &Env{}, []byte(`{"faults": {}, "retry": null}`))
 	require.NoError(t, err)
