@@ -133,59 +133,84 @@ func RoutesOf[C any, PC interface {
 	Validator
 	Decoder
 }](v Value) (*Routes[C], error) {
-	if v.Kind() != Object {
-		return nil, &FieldError{Msg: "configuration must be a JSON object"}
-	}
-	rawRoutes, hasRoutes := v.Get("routes")
-	base := v.Without("routes")
-	top := new(C)
-	if err := DecodeValue(base, "", PC(top)); err != nil {
-		return nil, err
-	}
-	if err := PC(top).Validate(); err != nil {
-		return nil, err
-	}
-	out := &Routes[C]{Default: top}
-	if !hasRoutes || rawRoutes.IsNull() {
-		return out, nil
-	}
-	items, err := rawRoutes.List()
+	top, entries, byName, err := parseRoutes(v, func() config { return PC(new(C)) })
 	if err != nil {
-		return nil, Errorf("routes", "must be a list of route entries")
+		return nil, err
 	}
-	seen := make(map[string]bool, len(items))
-	out.byName = true
-	for i, item := range items {
-		e, err := parseRouteEntry[C, PC](base, item, i)
-		if err != nil {
-			return nil, err
+	out := &Routes[C]{Default: (*C)(top.(PC)), byName: byName}
+	for _, e := range entries {
+		re := routeEntry[C]{name: e.name, match: e.match, label: e.label, at: e.at}
+		if e.cfg != nil {
+			re.cfg = (*C)(e.cfg.(PC))
 		}
-		if e.match == nil {
-			if seen[e.name] {
-				return nil, Errorf(Key("routes", e.name), "duplicate route name")
-			}
-			seen[e.name] = true
-		}
-		out.byName = out.byName && e.match == nil
-		out.entries = append(out.entries, e)
+		out.entries = append(out.entries, re)
 	}
 	return out, nil
 }
 
-func parseRouteEntry[C any, PC interface {
-	*C
-	Validator
+// config is a filter's configuration as the route parser sees it. The
+// parser is not generic: one copy of its code serves every filter.
+type config interface {
 	Decoder
-}](base, obj Value, i int) (routeEntry[C], error) {
-	if obj.Kind() != Object {
-		return routeEntry[C]{}, Errorf(Index("routes", i), "must be an object with a name or a match")
+	Validator
+}
+
+// parsedEntry is a route entry before it is typed.
+type parsedEntry struct {
+	name, label, at string
+	match           *Match
+	cfg             config // nil: disabled
+}
+
+func parseRoutes(v Value, fresh func() config) (top config, entries []parsedEntry, byName bool, err error) {
+	if v.Kind() != Object {
+		return nil, nil, false, &FieldError{Msg: "configuration must be a JSON object"}
 	}
-	e := routeEntry[C]{label: "#" + strconv.Itoa(i)}
+	rawRoutes, hasRoutes := v.Get("routes")
+	base := v.Without("routes")
+	top = fresh()
+	if err := DecodeValue(base, "", top); err != nil {
+		return nil, nil, false, err
+	}
+	if err := top.Validate(); err != nil {
+		return nil, nil, false, err
+	}
+	if !hasRoutes || rawRoutes.IsNull() {
+		return top, nil, false, nil
+	}
+	items, err := rawRoutes.List()
+	if err != nil {
+		return nil, nil, false, Errorf("routes", "must be a list of route entries")
+	}
+	seen := make(map[string]bool, len(items))
+	byName = true
+	for i, item := range items {
+		e, err := parseRouteEntry(base, item, i, fresh)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		if e.match == nil {
+			if seen[e.name] {
+				return nil, nil, false, Errorf(Key("routes", e.name), "duplicate route name")
+			}
+			seen[e.name] = true
+		}
+		byName = byName && e.match == nil
+		entries = append(entries, e)
+	}
+	return top, entries, byName, nil
+}
+
+func parseRouteEntry(base, obj Value, i int, fresh func() config) (parsedEntry, error) {
+	if obj.Kind() != Object {
+		return parsedEntry{}, Errorf(Index("routes", i), "must be an object with a name or a match")
+	}
+	e := parsedEntry{label: "#" + strconv.Itoa(i)}
 	path := Index("routes", i)
 	if raw, ok := obj.Get("name"); ok {
 		name, err := raw.Str()
 		if err != nil || strings.TrimSpace(name) == "" {
-			return routeEntry[C]{}, Errorf(Join(path, "name"), "must be the Envoy route name, exact or a glob such as \"api-*\"")
+			return parsedEntry{}, Errorf(Join(path, "name"), "must be the Envoy route name, exact or a glob such as \"api-*\"")
 		}
 		e.name, e.label = name, name
 		path = Key("routes", e.name)
@@ -195,39 +220,39 @@ func parseRouteEntry[C any, PC interface {
 	if raw, ok := obj.Get("match"); ok {
 		e.match = new(Match)
 		if err := DecodeValue(raw, Join(path, "match"), e.match); err != nil {
-			return routeEntry[C]{}, err
+			return parsedEntry{}, err
 		}
 		if err := e.match.Validate(Join(path, "match")); err != nil {
-			return routeEntry[C]{}, err
+			return parsedEntry{}, err
 		}
 		obj = obj.Without("match")
 	}
 	if e.name == "" && e.match == nil {
-		return routeEntry[C]{}, Errorf(path, "give a name (the Envoy route name, exact or a glob such as \"api-*\") or a match (hosts, paths, methods, clusters)")
+		return parsedEntry{}, Errorf(path, "give a name (the Envoy route name, exact or a glob such as \"api-*\") or a match (hosts, paths, methods, clusters)")
 	}
 	disabled := false
 	if raw, ok := obj.Get("disabled"); ok {
 		var err error
 		if disabled, err = raw.Boolean(); err != nil {
-			return routeEntry[C]{}, Errorf(Join(path, "disabled"), "must be true or false")
+			return parsedEntry{}, Errorf(Join(path, "disabled"), "must be true or false")
 		}
 		obj = obj.Without("disabled")
 	}
 	if disabled {
 		if obj.Len() > 0 {
-			return routeEntry[C]{}, Errorf(path, "a disabled route takes no other fields")
+			return parsedEntry{}, Errorf(path, "a disabled route takes no other fields")
 		}
 		return e, nil
 	}
-	e.cfg = new(C)
-	_ = DecodeValue(base, "", PC(e.cfg)) // base already decoded cleanly as the top level
+	e.cfg = fresh()
+	_ = DecodeValue(base, "", e.cfg) // base already decoded cleanly as the top level
 	if obj.Len() > 0 {
-		if err := DecodeValue(obj, path, PC(e.cfg)); err != nil {
-			return routeEntry[C]{}, err
+		if err := DecodeValue(obj, path, e.cfg); err != nil {
+			return parsedEntry{}, err
 		}
 	}
-	if err := PC(e.cfg).Validate(); err != nil {
-		return routeEntry[C]{}, prefixError(path, err)
+	if err := e.cfg.Validate(); err != nil {
+		return parsedEntry{}, prefixError(path, err)
 	}
 	return e, nil
 }
