@@ -41,6 +41,10 @@ func DecodeValue(v Value, path string, d Decoder) error {
 	return f.Err()
 }
 
+// The readers below are marked noinline: inlined, each call site of a
+// configuration's DecodeJSON would carry its own copy of the reader's
+// closure, about 1 KB of Wasm code per field.
+
 // Fields reads the members of one JSON object. Its methods record the first
 // problem of each field; Err reports, of the fields with a problem and the
 // fields nothing read, the first in key order.
@@ -96,6 +100,7 @@ func (f *Fields) Err() error {
 }
 
 // Value decodes the field name with fn, unless it is absent.
+//go:noinline
 func (f *Fields) Value(name string, fn func(v Value) error) {
 	if v, ok := f.Take(name); ok {
 		f.Fail(name, fn(v))
@@ -103,9 +108,11 @@ func (f *Fields) Value(name string, fn func(v Value) error) {
 }
 
 // Custom decodes the field name into d, unless it is absent.
+//go:noinline
 func (f *Fields) Custom(name string, d ValueDecoder) { f.Value(name, d.DecodeValue) }
 
 // String reads a string; null leaves dst as it is.
+//go:noinline
 func (f *Fields) String(name string, dst *string) {
 	f.Value(name, func(v Value) (err error) {
 		if !v.IsNull() {
@@ -116,6 +123,7 @@ func (f *Fields) String(name string, dst *string) {
 }
 
 // StringPtr reads a string; null sets dst to nil.
+//go:noinline
 func (f *Fields) StringPtr(name string, dst **string) {
 	f.Value(name, func(v Value) error {
 		if v.IsNull() {
@@ -131,6 +139,7 @@ func (f *Fields) StringPtr(name string, dst **string) {
 }
 
 // Bool reads true or false; null leaves dst as it is.
+//go:noinline
 func (f *Fields) Bool(name string, dst *bool) {
 	f.Value(name, func(v Value) (err error) {
 		if !v.IsNull() {
@@ -141,6 +150,7 @@ func (f *Fields) Bool(name string, dst *bool) {
 }
 
 // BoolPtr reads true or false; null sets dst to nil.
+//go:noinline
 func (f *Fields) BoolPtr(name string, dst **bool) {
 	f.Value(name, func(v Value) error {
 		if v.IsNull() {
@@ -156,6 +166,7 @@ func (f *Fields) BoolPtr(name string, dst **bool) {
 }
 
 // Int reads a whole number; null leaves dst as it is.
+//go:noinline
 func (f *Fields) Int(name string, dst *int) {
 	f.Value(name, func(v Value) (err error) {
 		if !v.IsNull() {
@@ -166,6 +177,7 @@ func (f *Fields) Int(name string, dst *int) {
 }
 
 // IntPtr reads a whole number; null sets dst to nil.
+//go:noinline
 func (f *Fields) IntPtr(name string, dst **int) {
 	f.Value(name, func(v Value) error {
 		if v.IsNull() {
@@ -181,6 +193,7 @@ func (f *Fields) IntPtr(name string, dst **int) {
 }
 
 // Uint64 reads a whole number from 0; null leaves dst as it is.
+//go:noinline
 func (f *Fields) Uint64(name string, dst *uint64) {
 	f.Value(name, func(v Value) (err error) {
 		if !v.IsNull() {
@@ -191,6 +204,7 @@ func (f *Fields) Uint64(name string, dst *uint64) {
 }
 
 // Float reads a number; null leaves dst as it is.
+//go:noinline
 func (f *Fields) Float(name string, dst *float64) {
 	f.Value(name, func(v Value) (err error) {
 		if !v.IsNull() {
@@ -201,6 +215,7 @@ func (f *Fields) Float(name string, dst *float64) {
 }
 
 // FloatPtr reads a number; null sets dst to nil.
+//go:noinline
 func (f *Fields) FloatPtr(name string, dst **float64) {
 	f.Value(name, func(v Value) error {
 		if v.IsNull() {
@@ -216,6 +231,7 @@ func (f *Fields) FloatPtr(name string, dst **float64) {
 }
 
 // Duration reads a duration string; null leaves dst as it is.
+//go:noinline
 func (f *Fields) Duration(name string, dst *Duration) {
 	f.Value(name, func(v Value) error {
 		if v.IsNull() {
@@ -226,6 +242,7 @@ func (f *Fields) Duration(name string, dst *Duration) {
 }
 
 // DurationPtr reads a duration string; null sets dst to nil.
+//go:noinline
 func (f *Fields) DurationPtr(name string, dst **Duration) {
 	f.Value(name, func(v Value) error {
 		if v.IsNull() {
@@ -242,6 +259,7 @@ func (f *Fields) DurationPtr(name string, dst **Duration) {
 }
 
 // Percent reads a percentage; null leaves dst as it is.
+//go:noinline
 func (f *Fields) Percent(name string, dst *Percent) {
 	f.Value(name, func(v Value) error {
 		if v.IsNull() {
@@ -252,6 +270,7 @@ func (f *Fields) Percent(name string, dst *Percent) {
 }
 
 // PercentPtr reads a percentage; null sets dst to nil.
+//go:noinline
 func (f *Fields) PercentPtr(name string, dst **Percent) {
 	f.Value(name, func(v Value) error {
 		if v.IsNull() {
@@ -268,6 +287,7 @@ func (f *Fields) PercentPtr(name string, dst **Percent) {
 }
 
 // Strings reads a list of strings; null sets dst to nil.
+//go:noinline
 func (f *Fields) Strings(name string, dst *[]string) {
 	ValueList(f, name, dst, func(v Value, s *string) (err error) {
 		*s, err = v.Str()
@@ -277,6 +297,7 @@ func (f *Fields) Strings(name string, dst *[]string) {
 
 // StringMap reads an object of strings, adding its members to dst; null
 // sets dst to nil.
+//go:noinline
 func (f *Fields) StringMap(name string, dst *map[string]string) {
 	ValueMap(f, name, dst, func(v Value, s *string) (err error) {
 		*s, err = v.Str()
@@ -285,6 +306,7 @@ func (f *Fields) StringMap(name string, dst *map[string]string) {
 }
 
 // Object decodes the object in the field name into d, over what d holds.
+//go:noinline
 func (f *Fields) Object(name string, d Decoder) {
 	if v, ok := f.Take(name); ok {
 		f.Fail(name, DecodeValue(v, "", d))
@@ -293,6 +315,7 @@ func (f *Fields) Object(name string, d Decoder) {
 
 // ObjectPtr decodes the object in the field name into *dst, allocating it
 // when nil and overlaying it otherwise; null sets dst to nil.
+//go:noinline
 func ObjectPtr[T any, PT interface {
 	*T
 	Decoder
@@ -310,6 +333,7 @@ func ObjectPtr[T any, PT interface {
 }
 
 // List decodes a list of objects into a new slice; null sets dst to nil.
+//go:noinline
 func List[T any, PT interface {
 	*T
 	Decoder
@@ -319,6 +343,7 @@ func List[T any, PT interface {
 
 // ValueList decodes a list with fn, element by element, into a new slice;
 // null sets dst to nil.
+//go:noinline
 func ValueList[T any](f *Fields, name string, dst *[]T, fn func(v Value, dst *T) error) {
 	f.Value(name, func(v Value) error {
 		if v.IsNull() {
@@ -342,6 +367,7 @@ func ValueList[T any](f *Fields, name string, dst *[]T, fn func(v Value, dst *T)
 
 // Map decodes an object of objects, adding its members to dst; null sets
 // dst to nil.
+//go:noinline
 func Map[T any, PT interface {
 	*T
 	Decoder
@@ -351,6 +377,7 @@ func Map[T any, PT interface {
 
 // ValueMap decodes an object's members with fn, adding them to dst; null
 // sets dst to nil.
+//go:noinline
 func ValueMap[T any](f *Fields, name string, dst *map[string]T, fn func(v Value, dst *T) error) {
 	f.Value(name, func(v Value) error {
 		if v.IsNull() {
