@@ -99,6 +99,20 @@ type Config struct {
 	live        bool // something can be injected at all
 }
 
+// DecodeJSON implements pipeline.Decoder.
+func (c *Config) DecodeJSON(f *pipeline.Fields) {
+	pipeline.ObjectPtr(f, "abort", &c.Abort)
+	pipeline.ObjectPtr(f, "delay", &c.Delay)
+	pipeline.ObjectPtr(f, "response", &c.Response)
+	pipeline.ObjectPtr(f, "match", &c.Match)
+	pipeline.ObjectPtr(f, "header_control", &c.HeaderControl)
+	f.Int("max_active_faults", &c.MaxActiveFaults)
+	f.String("sampling", &c.Sampling)
+	pipeline.List(f, "active_windows", (*[]Window)(&c.ActiveWindows))
+	f.StringPtr("fault_header", &c.Marker)
+	f.BoolPtr("route_metrics", &c.RouteMetrics)
+}
+
 // AbortFault is an abort: a local answer instead of the upstream's.
 type AbortFault struct {
 	// Percentage of the matching requests to abort. Required.
@@ -112,6 +126,15 @@ type AbortFault struct {
 	Body *string `json:"body"`
 	// Headers added to the answer. Pseudo-headers are not allowed.
 	Headers map[string]string `json:"headers"`
+}
+
+// DecodeJSON implements pipeline.Decoder.
+func (a *AbortFault) DecodeJSON(f *pipeline.Fields) {
+	f.PercentPtr("percentage", &a.Percentage)
+	f.IntPtr("http_status", &a.HTTPStatus)
+	f.IntPtr("grpc_status", &a.GRPCStatus)
+	f.StringPtr("body", &a.Body)
+	f.StringMap("headers", &a.Headers)
 }
 
 // DelayFault is a delay, drawn from exactly one of the distributions and
@@ -128,12 +151,26 @@ type DelayFault struct {
 	LogNormal *LogNormalDelay `json:"lognormal"`
 }
 
+// DecodeJSON implements pipeline.Decoder.
+func (d *DelayFault) DecodeJSON(f *pipeline.Fields) {
+	f.PercentPtr("percentage", &d.Percentage)
+	f.DurationPtr("fixed", &d.Fixed)
+	pipeline.ObjectPtr(f, "uniform", &d.Uniform)
+	pipeline.ObjectPtr(f, "lognormal", &d.LogNormal)
+}
+
 // UniformDelay is a delay drawn evenly from [Min, Max).
 type UniformDelay struct {
 	// Min is the shortest delay. Absent: 0.
 	Min pipeline.Duration `json:"min"`
 	// Max is the longest delay, at least Min. Required.
 	Max *pipeline.Duration `json:"max"`
+}
+
+// DecodeJSON implements pipeline.Decoder.
+func (u *UniformDelay) DecodeJSON(f *pipeline.Fields) {
+	f.Duration("min", &u.Min)
+	f.DurationPtr("max", &u.Max)
 }
 
 // LogNormalDelay is a log-normal delay given by two percentiles.
@@ -147,11 +184,24 @@ type LogNormalDelay struct {
 	Max *pipeline.Duration `json:"max"`
 }
 
+// DecodeJSON implements pipeline.Decoder.
+func (l *LogNormalDelay) DecodeJSON(f *pipeline.Fields) {
+	f.DurationPtr("median", &l.Median)
+	f.DurationPtr("p99", &l.P99)
+	f.DurationPtr("max", &l.Max)
+}
+
 // ResponseFaults act on the upstream's answer: Abort replaces it, Delay
 // holds its headers.
 type ResponseFaults struct {
 	Abort *AbortFault `json:"abort"`
 	Delay *DelayFault `json:"delay"`
+}
+
+// DecodeJSON implements pipeline.Decoder.
+func (r *ResponseFaults) DecodeJSON(f *pipeline.Fields) {
+	pipeline.ObjectPtr(f, "abort", &r.Abort)
+	pipeline.ObjectPtr(f, "delay", &r.Delay)
 }
 
 // HeaderControl lets a request ask for faults through the control headers
@@ -165,6 +215,13 @@ type HeaderControl struct {
 	// TokenHeader is the request header carrying the token. "":
 	// DefaultTokenHeader.
 	TokenHeader string `json:"token_header"`
+}
+
+// DecodeJSON implements pipeline.Decoder.
+func (h *HeaderControl) DecodeJSON(f *pipeline.Fields) {
+	f.Bool("enabled", &h.Enabled)
+	f.String("token_env", &h.TokenEnv)
+	f.String("token_header", &h.TokenHeader)
 }
 
 // faultSet is one path's prepared faults (request or response).

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/steadfast-proxy/steadfast/internal/conftest"
 	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 )
 
@@ -191,6 +192,13 @@ func TestParseErrors(t *testing.T) {
 		{name: "fault header invalid", given: `{"fault_header": "x fault"}`, want: `fault_header: "x fault" is not a valid header name`},
 		{name: "fault header pseudo", given: `{"fault_header": ":fault"}`, want: `fault_header: pseudo-headers cannot be used`},
 		{name: "route error is prefixed", given: `{"routes": [{"name": "api", "abort": {"percentage": 150}}]}`, want: `routes["api"].abort.percentage: must be between 0 and 100`},
+		{name: "fault not an object", given: `{"abort": 5}`, want: "abort: must be an object"},
+		{name: "sampling not a string", given: `{"sampling": 1}`, want: "sampling: must be a string"},
+		{name: "windows not a list", given: `{"active_windows": {}}`, want: "active_windows: must be a list"},
+		{name: "unknown window field", given: `{"active_windows": [{"days": ["mon"], "start": "09:00", "end": "10:00", "tz": "CET"}]}`, want: "active_windows[0].tz: unknown field"},
+		{name: "header rule not an object", given: `{"match": {"headers": [1]}}`, want: "match.headers[0]: must be an object"},
+		{name: "abort header value not a string", given: `{"abort": {"percentage": 1, "headers": {"x-a": 1}}}`, want: `abort.headers["x-a"]: must be a string`},
+		{name: "enabled not a bool", given: `{"header_control": {"enabled": 1}}`, want: "header_control.enabled: must be true or false"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -237,6 +245,30 @@ func TestParseRouteOverrides(t *testing.T) {
 		})
 	}
 	assert.Nil(t, routes.Resolve(pipeline.Named("off")))
+}
+
+func TestDecodeReadsEveryField(t *testing.T) {
+	conftest.ReadsEveryField(t, &Config{})
+}
+
+// A route entry overlays the top level as encoding/json did: objects are
+// merged field by field, maps gain members, lists are replaced.
+func TestRouteEntryOverlaysTheTopLevel(t *testing.T) {
+	routes, err := Parse([]byte(`{
+		"abort": {"percentage": 100, "headers": {"x-a": "1"}},
+		"active_windows": [{"days": ["mon", "tue"], "start": "09:00", "end": "17:00"}],
+		"routes": [{"name": "api",
+			"abort": {"http_status": 500, "headers": {"x-b": "2"}},
+			"active_windows": [{"days": ["sat"], "start": "10:00", "end": "11:00"}]}]
+	}`))
+	require.NoError(t, err)
+	c := routes.Resolve(pipeline.Named("api"))
+	require.NotNil(t, c)
+	percentage, status := pipeline.Percent(100), 500
+	assert.Equal(t, &AbortFault{Percentage: &percentage, HTTPStatus: &status, Headers: map[string]string{"x-a": "1", "x-b": "2"}}, c.Abort)
+	require.Len(t, c.ActiveWindows, 1)
+	assert.Equal(t, []string{"sat"}, c.ActiveWindows[0].Days)
+	assert.Equal(t, map[string]string{"x-a": "1"}, routes.Default.Abort.Headers, "the top level keeps its own headers")
 }
 
 func TestResolveSecrets(t *testing.T) {

@@ -25,6 +25,15 @@ type Match struct {
 	SourceCIDRs []string `json:"source_cidrs"`
 }
 
+// DecodeJSON implements pipeline.Decoder.
+func (m *Match) DecodeJSON(f *pipeline.Fields) {
+	f.Strings("methods", &m.Methods)
+	pipeline.ObjectPtr(f, "path", &m.Path)
+	pipeline.List(f, "headers", &m.Headers)
+	f.Strings("clusters", &m.Clusters)
+	f.Strings("source_cidrs", &m.SourceCIDRs)
+}
+
 // PathMatch matches the request path in exactly one way.
 type PathMatch struct {
 	// Exact matches the whole path.
@@ -34,6 +43,13 @@ type PathMatch struct {
 	// Regex is an RE2 expression that must match somewhere in the path:
 	// anchor it with ^ and $ to match the whole path.
 	Regex *string `json:"regex"`
+}
+
+// DecodeJSON implements pipeline.Decoder.
+func (p *PathMatch) DecodeJSON(f *pipeline.Fields) {
+	f.StringPtr("exact", &p.Exact)
+	f.StringPtr("prefix", &p.Prefix)
+	f.StringPtr("regex", &p.Regex)
 }
 
 // HeaderMatch matches one request header in exactly one way.
@@ -48,6 +64,14 @@ type HeaderMatch struct {
 	Regex *string `json:"regex"`
 	// Present requires the header (true) or its absence (false).
 	Present *bool `json:"present"`
+}
+
+// DecodeJSON implements pipeline.Decoder.
+func (h *HeaderMatch) DecodeJSON(f *pipeline.Fields) {
+	f.String("name", &h.Name)
+	f.StringPtr("exact", &h.Exact)
+	f.StringPtr("regex", &h.Regex)
+	f.BoolPtr("present", &h.Present)
 }
 
 type ruleKind uint8

@@ -23,6 +23,13 @@ type Window struct {
 	start, end int   // minutes after midnight
 }
 
+// DecodeJSON implements pipeline.Decoder.
+func (w *Window) DecodeJSON(f *pipeline.Fields) {
+	f.Strings("days", &w.Days)
+	f.String("start", &w.Start)
+	f.String("end", &w.End)
+}
+
 // Windows are the times faults may be injected: any window will do. No
 // windows means always.
 type Windows []Window
