@@ -1,9 +1,7 @@
 package breaker
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
 	"regexp"
 	"slices"
@@ -266,15 +264,14 @@ type ShadowSpec struct {
 // a number (503) or a string ("503", "500-599").
 type StatusRange struct{ Lo, Hi int }
 
-// UnmarshalJSON implements json.Unmarshaler.
-func (r *StatusRange) UnmarshalJSON(b []byte) error {
+// DecodeValue reads a status or a range of statuses.
+func (r *StatusRange) DecodeValue(v pipeline.Value) error {
 	const msg = `must be a status (503) or a range of statuses ("500-599"), from 100 to 599`
-	var n int
-	if err := json.Unmarshal(b, &n); err == nil {
+	if n, err := v.Int(); err == nil {
 		*r = StatusRange{n, n}
 	} else {
-		var s string
-		if json.Unmarshal(b, &s) != nil {
+		s, err := v.Str()
+		if err != nil {
 			return errors.New(msg)
 		}
 		lo, hi, isRange := strings.Cut(s, "-")
@@ -306,18 +303,16 @@ var grpcNames = [...]string{
 // name ("UNAVAILABLE", any case).
 type GRPCCode int
 
-// UnmarshalJSON implements json.Unmarshaler.
-func (g *GRPCCode) UnmarshalJSON(b []byte) error {
-	var n int
-	if err := json.Unmarshal(b, &n); err == nil {
+// DecodeValue reads a gRPC status by number or name.
+func (g *GRPCCode) DecodeValue(v pipeline.Value) error {
+	if n, err := v.Int(); err == nil {
 		if n < 0 || n >= len(grpcNames) {
-			return fmt.Errorf("must be a gRPC status from 0 to %d", len(grpcNames)-1)
+			return pipeline.Errorf("", "must be a gRPC status from 0 to %d", len(grpcNames)-1)
 		}
 		*g = GRPCCode(n)
 		return nil
 	}
-	var s string
-	if json.Unmarshal(b, &s) == nil {
+	if s, err := v.Str(); err == nil {
 		if i := slices.Index(grpcNames[:], strings.ToUpper(s)); i >= 0 {
 			*g = GRPCCode(i)
 			return nil

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/steadfast-proxy/steadfast/internal/conftest"
 	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 )
 
@@ -204,4 +205,8 @@ func TestParseInvalid(t *testing.T) {
 			assert.Equal(t, tt.want, err.Error())
 		})
 	}
+}
+
+func TestDecodeJSONReadsEveryField(t *testing.T) {
+	conftest.ReadsEveryField(t, &Config{})
 }

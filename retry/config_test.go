@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/steadfast-proxy/steadfast/internal/conftest"
 	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 )
 
@@ -115,4 +116,8 @@ func TestRoutesOverrideAndDisable(t *testing.T) {
 	assert.Equal(t, 2, r.Resolve(pipeline.Named("other")).MaxAttemptsAllowed())
 	assert.Equal(t, 4, r.Resolve(pipeline.Named("pay")).MaxAttemptsAllowed())
 	assert.Nil(t, r.Resolve(pipeline.Named("stream-events")))
+}
+
+func TestDecodeJSONReadsEveryField(t *testing.T) {
+	conftest.ReadsEveryField(t, &Config{})
 }
