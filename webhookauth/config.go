@@ -146,8 +146,8 @@ type Config struct {
 // an environment variable of the VM or, for tests only, an inline value.
 //
 // The inline value is unexported and behind a pointer: fmt prints a
-// pointer inside a struct as an address, so no verb, not even one
-// String and GoString do not serve (%d), shows it.
+// pointer inside a struct as an address, so no verb shows the value, not
+// even one that String and GoString do not serve, such as %d.
 type Secret struct {
 	// Env is the name of the environment variable holding the secret.
 	Env string `json:"env"`
