@@ -6,15 +6,13 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
-	"encoding/json"
-	"fmt"
+	"errors"
 	"hash"
-	"io"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/steadfast-proxy/steadfast/internal/pipeline"
+	"github.com/steadfast-proxy/steadfast/internal/strfmt"
 )
 
 // Scheme names, the values of the "scheme" field.
@@ -146,12 +144,24 @@ type Config struct {
 
 // Secret names where a secret (or a public key) comes from: exactly one of
 // an environment variable of the VM or, for tests only, an inline value.
+//
+// The inline value is unexported and behind a pointer: fmt prints a
+// pointer inside a struct as an address, so no verb shows the value, not
+// even one that String and GoString do not serve, such as %d.
 type Secret struct {
 	// Env is the name of the environment variable holding the secret.
 	Env string `json:"env"`
-	// Value is the secret itself. Unsafe outside tests: the configuration
-	// is visible in Envoy's config dump.
-	Value string `json:"value"`
+	// inline is the JSON field "value", the secret itself. Unsafe outside
+	// tests: the configuration is visible in Envoy's config dump.
+	inline *string
+}
+
+// value is the inline secret, or "".
+func (s Secret) value() string {
+	if s.inline == nil {
+		return ""
+	}
+	return *s.inline
 }
 
 // ReplayConfig configures replay protection.
@@ -253,6 +263,78 @@ type keyring struct {
 // every configuration (Routes.Each) before verifying.
 func Parse(data []byte) (*pipeline.Routes[Config], error) {
 	return pipeline.ParseRoutes[Config](data)
+}
+
+// DecodeJSON reads the configuration's fields.
+func (c *Config) DecodeJSON(f *pipeline.Fields) {
+	f.String("scheme", &c.Scheme)
+	pipeline.ValueList(f, "secrets", &c.Secrets, decodeSecret)
+	pipeline.ValueList(f, "public_keys", &c.PublicKeys, decodeSecret)
+	f.DurationPtr("tolerance", &c.Tolerance)
+	f.Int("max_body_bytes", &c.MaxBodyBytes)
+	f.DurationPtr("body_timeout", &c.BodyTimeout)
+	f.Int("failure_status", &c.FailureStatus)
+	f.Bool("strip_signature_headers", &c.StripSignatureHeaders)
+	f.StringPtr("verified_header", &c.VerifiedHeader)
+	f.Value("replay", func(v pipeline.Value) error { return decodeObject(v, &c.Replay) })
+	pipeline.ObjectPtr(f, "github", &c.GitHub)
+	pipeline.ObjectPtr(f, "twilio", &c.Twilio)
+	pipeline.ObjectPtr(f, "hmac", &c.HMAC)
+}
+
+// decodeObject decodes an object into d, over what it holds; null leaves
+// d as it is.
+func decodeObject(v pipeline.Value, d pipeline.Decoder) error {
+	if v.IsNull() {
+		return nil
+	}
+	return pipeline.DecodeValue(v, "", d)
+}
+
+// decodeSecret decodes an element of a list of secrets; null is the zero
+// Secret, which Validate refuses.
+func decodeSecret(v pipeline.Value, s *Secret) error { return decodeObject(v, s) }
+
+// DecodeJSON reads the secret's source.
+func (s *Secret) DecodeJSON(f *pipeline.Fields) {
+	f.String("env", &s.Env)
+	f.Value("value", func(v pipeline.Value) error {
+		if v.IsNull() {
+			return nil
+		}
+		inline, err := v.Str()
+		if err == nil {
+			s.inline = &inline
+		}
+		return err
+	})
+}
+
+// DecodeJSON reads the replay options.
+func (r *ReplayConfig) DecodeJSON(f *pipeline.Fields) {
+	f.BoolPtr("enabled", &r.Enabled)
+	f.Int("cache_size", &r.CacheSize)
+	f.DurationPtr("window", &r.Window)
+	f.String("key", &r.Key)
+	f.String("store", &r.Store)
+	pipeline.ObjectPtr(f, "etcd", &r.Etcd)
+}
+
+// DecodeJSON reads the github options.
+func (g *GitHubConfig) DecodeJSON(f *pipeline.Fields) { f.Bool("allow_sha1", &g.AllowSHA1) }
+
+// DecodeJSON reads the twilio options.
+func (t *TwilioConfig) DecodeJSON(f *pipeline.Fields) { f.String("url", &t.URL) }
+
+// DecodeJSON reads the hmac scheme's description.
+func (h *HMACConfig) DecodeJSON(f *pipeline.Fields) {
+	f.String("header", &h.Header)
+	f.String("prefix", &h.Prefix)
+	f.String("algorithm", &h.Algorithm)
+	f.String("encoding", &h.Encoding)
+	f.String("timestamp_header", &h.TimestampHeader)
+	f.String("id_header", &h.IDHeader)
+	f.String("template", &h.Template)
 }
 
 // Settings returns the effective settings, defaults applied. Valid after
@@ -381,8 +463,8 @@ func (c *Config) validateKeys() error {
 		if err := s.validate(path); err != nil {
 			return err
 		}
-		if c.Scheme == SchemeStandard && s.Value != "" {
-			if _, ok := decodeStandardSecret(s.Value); !ok {
+		if c.Scheme == SchemeStandard && s.value() != "" {
+			if _, ok := decodeStandardSecret(s.value()); !ok {
 				return pipeline.Errorf(pipeline.Join(path, "value"), "is not a Standard Webhooks secret (\"whsec_\" and base64)")
 			}
 		}
@@ -395,8 +477,8 @@ func (c *Config) validateKeys() error {
 		if err := s.validate(path); err != nil {
 			return err
 		}
-		if s.Value != "" {
-			if _, ok := decodePublicKey(s.Value); !ok {
+		if s.value() != "" {
+			if _, ok := decodePublicKey(s.value()); !ok {
 				return pipeline.Errorf(pipeline.Join(path, "value"), "is not an Ed25519 public key (\"whpk_\" and the base64 of 32 bytes)")
 			}
 		}
@@ -412,7 +494,7 @@ func (c *Config) validateKeys() error {
 
 func (s Secret) validate(path string) error {
 	switch {
-	case (s.Env == "") == (s.Value == ""):
+	case (s.Env == "") == (s.value() == ""):
 		return pipeline.Errorf(path, "give exactly one of env or value")
 	case s.Env != "" && strings.ContainsAny(s.Env, "= \t\r\n\x00"):
 		return pipeline.Errorf(pipeline.Join(path, "env"), "%q is not an environment variable name", s.Env)
@@ -484,19 +566,108 @@ func (c *Config) signsID(header string) bool {
 	return false
 }
 
+// validTwilioURL checks twilio.url: an absolute http or https URL with a
+// host, without credentials, query string or fragment. The URL is signed
+// as written, so it must be spelt as Twilio sends it: no spaces, control
+// characters or malformed percent escapes.
 func validTwilioURL(raw string) error {
-	u, err := url.Parse(raw)
+	if !urlChars(raw) {
+		return strfmt.Errorf("%q is not a URL", raw)
+	}
+	scheme, rest, ok := strings.Cut(raw, ":")
+	if !ok {
+		scheme, rest = "", raw
+	}
+	rest, hasExtra := cutAny(rest, "?#")
+	authority, ok := strings.CutPrefix(rest, "//")
+	if ok {
+		authority, _, _ = strings.Cut(authority, "/")
+	}
+	host, hasUser := authority, false
+	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
+		host, hasUser = authority[i+1:], true
+	}
 	switch {
-	case err != nil:
-		return fmt.Errorf("%q is not a URL", raw)
-	case u.Scheme != "https" && u.Scheme != "http" || u.Host == "":
-		return fmt.Errorf("%q must be an absolute http or https URL", raw)
-	case u.User != nil:
-		return fmt.Errorf("must not contain credentials")
-	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.ContainsAny(raw, "?#"):
-		return fmt.Errorf("%q must have no query string or fragment: the request's query string is appended", raw)
+	case ok && !validURLHost(host):
+		return strfmt.Errorf("%q is not a URL", raw)
+	case !strings.EqualFold(scheme, "https") && !strings.EqualFold(scheme, "http") || !ok || host == "":
+		return strfmt.Errorf("%q must be an absolute http or https URL", raw)
+	case hasUser:
+		return errors.New("must not contain credentials")
+	case hasExtra:
+		return strfmt.Errorf("%q must have no query string or fragment: the request's query string is appended", raw)
 	}
 	return nil
+}
+
+// cutAny returns s up to the first of the bytes in chars, and whether
+// there is one.
+func cutAny(s, chars string) (string, bool) {
+	if i := strings.IndexAny(s, chars); i >= 0 {
+		return s[:i], true
+	}
+	return s, false
+}
+
+// urlChars reports whether s has no control character or space, and only
+// well-formed percent escapes.
+func urlChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c <= ' ' || c == 0x7f:
+			return false
+		case c == '%' && (i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2])):
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	_, ok := unhex(c)
+	return ok
+}
+
+// validURLHost reports whether host, with an optional port, is a host a
+// URL may name: an empty one (rejected as missing by the caller), a name,
+// an IPv4 address or a bracketed IPv6 address.
+func validURLHost(host string) bool {
+	name, port := host, ""
+	if strings.HasPrefix(host, "[") {
+		end := strings.IndexByte(host, ']')
+		if end < 0 {
+			return false
+		}
+		name, port = host[1:end], host[end+1:]
+		if port != "" && port[0] != ':' || !strings.Contains(name, ":") {
+			return false
+		}
+		for i := 0; i < len(name); i++ {
+			if c := name[i]; !isHex(c) && c != ':' && c != '.' {
+				return false
+			}
+		}
+	} else {
+		if i := strings.LastIndexByte(host, ':'); i >= 0 {
+			name, port = host[:i], host[i:]
+		}
+		for i := 0; i < len(name); i++ {
+			c := name[i]
+			if c < 0x80 && !isAlnum(c) && !strings.ContainsRune("-._~!$&'()*+,;=", rune(c)) {
+				return false
+			}
+		}
+	}
+	for i := 1; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 // validHeaderName reports whether s is a lower-case HTTP header name (not a
@@ -546,8 +717,8 @@ func (c *Config) ResolveSecrets(lookup func(name string) (string, bool)) error {
 }
 
 func (s Secret) resolve(path string, lookup func(string) (string, bool)) (string, error) {
-	if s.Value != "" {
-		return s.Value, nil
+	if s.value() != "" {
+		return s.value(), nil
 	}
 	v, ok := "", false
 	if lookup != nil {
@@ -560,7 +731,7 @@ func (s Secret) resolve(path string, lookup func(string) (string, bool)) (string
 }
 
 func (s Secret) decodeError(path, what string) error {
-	if s.Value != "" {
+	if s.value() != "" {
 		return pipeline.Errorf(pipeline.Join(path, "value"), "is not %s", what)
 	}
 	return pipeline.Errorf(pipeline.Join(path, "env"), "environment variable %q does not hold %s", s.Env, what)
@@ -585,42 +756,56 @@ func decodePublicKey(s string) (ed25519.PublicKey, bool) {
 // String describes the secret's source without its value.
 func (s Secret) String() string {
 	switch {
-	case s.Env != "" && s.Value == "":
+	case s.Env != "" && s.value() == "":
 		return "env:" + s.Env
-	case s.Value != "" && s.Env == "":
+	case s.value() != "" && s.Env == "":
 		return "value:(redacted)"
 	}
 	return "(invalid secret)"
 }
 
-// Format prints String for every verb, so that no formatting of a Secret,
-// or of a struct holding one, shows its value.
-func (s Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
+// GoString is String, for %#v.
+func (s Secret) GoString() string { return s.String() }
 
 // MarshalJSON keeps inline values out of JSON dumps.
 func (s Secret) MarshalJSON() ([]byte, error) {
-	if s.Value != "" {
-		return json.Marshal(map[string]string{"value": "(redacted)"})
+	if s.value() != "" {
+		return []byte(`{"value":"(redacted)"}`), nil
 	}
-	return json.Marshal(map[string]string{"env": s.Env})
+	b := pipeline.AppendJSONString([]byte(`{"env":`), s.Env)
+	return append(b, '}'), nil
 }
 
 // String describes the configuration without any secret.
 func (c Config) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "webhookauth scheme=%s secrets=%v", c.Scheme, c.Secrets)
+	b := []byte("webhookauth scheme=")
+	b = append(b, c.Scheme...)
+	b = appendSecrets(append(b, " secrets="...), c.Secrets)
 	if len(c.PublicKeys) > 0 {
-		fmt.Fprintf(&b, " public_keys=%v", c.PublicKeys)
+		b = appendSecrets(append(b, " public_keys="...), c.PublicKeys)
 	}
 	s := c.settings
-	fmt.Fprintf(&b, " tolerance=%s max_body_bytes=%d failure_status=%d replay=%t",
+	b = strfmt.Append(b, " tolerance=%s max_body_bytes=%d failure_status=%d replay=%t",
 		s.Tolerance, s.MaxBodyBytes, s.FailureStatus, s.Replay)
-	return b.String()
+	return string(b)
 }
 
-// Format prints String for every verb, so that no formatting of a Config
-// shows key material.
-func (c Config) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+// GoString is String, for %#v: no verb shows key material, which is
+// behind pointers (keys, and each Secret's inline value) that fmt prints
+// as addresses.
+func (c Config) GoString() string { return c.String() }
+
+// appendSecrets appends the sources of secrets as %v prints a list.
+func appendSecrets(b []byte, secrets []Secret) []byte {
+	b = append(b, '[')
+	for i, s := range secrets {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, s.String()...)
+	}
+	return append(b, ']')
+}
 
 // hmacSpec is a validated HMACConfig.
 type hmacSpec struct {
@@ -752,12 +937,12 @@ func parseTemplate(t string) ([]templatePart, fieldSet, error) {
 		}
 		end := strings.IndexByte(t[open:], '}')
 		if end < 0 {
-			return nil, 0, fmt.Errorf("unclosed %q", t[open:])
+			return nil, 0, strfmt.Errorf("unclosed %q", t[open:])
 		}
 		name := t[open+1 : open+end]
 		f, ok := placeholders[name]
 		if !ok {
-			return nil, 0, fmt.Errorf("unknown placeholder {%s}: use {id}, {timestamp}, {method}, {path} or {body}", name)
+			return nil, 0, errors.New("unknown placeholder {" + name + "}: use {id}, {timestamp}, {method}, {path} or {body}")
 		}
 		parts = append(parts, templatePart{field: f})
 		needs |= 1 << f

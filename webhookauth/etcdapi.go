@@ -1,15 +1,17 @@
 package webhookauth
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
+	"github.com/steadfast-proxy/steadfast/internal/strfmt"
 )
 
 // This file is the pure part of the etcd replay store: the requests the
@@ -85,50 +87,138 @@ func appendGrantRequest(dst []byte, ttl int64) []byte {
 // or a bare number from other encoders.
 type etcdInt int64
 
-func (n *etcdInt) UnmarshalJSON(b []byte) error {
-	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
-		b = b[1 : len(b)-1]
+// DecodeValue reads a decimal string or a whole number.
+func (n *etcdInt) DecodeValue(v pipeline.Value) error {
+	text, ok := v.Text()
+	if !ok && v.Kind() == pipeline.Number {
+		text, ok = v.Literal(), true
 	}
-	v, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil {
+	i, err := strconv.ParseInt(text, 10, 64)
+	if !ok || err != nil {
 		return errEtcdAnswer
 	}
-	*n = etcdInt(v)
+	*n = etcdInt(i)
 	return nil
 }
 
 // etcdAnswer holds the fields of every answer the store reads: a
-// transaction's, a lease grant's, and the gateway's error object.
+// transaction's, a lease grant's, and the gateway's error object. Other
+// fields are ignored.
 type etcdAnswer struct {
-	Header    *struct{} `json:"header"`
-	Succeeded bool      `json:"succeeded"`
-	Responses []struct {
-		ResponsePut *struct{} `json:"response_put"`
-	} `json:"responses"`
-	ID  etcdInt `json:"ID"`
-	TTL etcdInt `json:"TTL"`
+	Header    bool // an object "header" is present
+	Succeeded bool
+	// Responses tells, for each of "responses", whether it holds a
+	// "response_put" object.
+	Responses []bool
+	ID        etcdInt
+	TTL       etcdInt
 	// Error is set on a grant etcd refused; Code and Message are the
 	// gateway's error object (a gRPC status).
-	Error   string `json:"error"`
-	Code    *int   `json:"code"`
-	Message string `json:"message"`
+	Error   string
+	Code    *int
+	Message string
+}
+
+// decode reads the fields of a parsed answer. A field of the wrong type
+// is an error; null leaves a field as it is, but for the integers, which
+// are never null.
+func (a *etcdAnswer) decode(v pipeline.Value) error {
+	if v.IsNull() {
+		return nil
+	}
+	if v.Kind() != pipeline.Object {
+		return errors.New("not an object")
+	}
+	for _, k := range v.Keys() {
+		f, _ := v.Get(k)
+		if f.IsNull() && k != "ID" && k != "TTL" {
+			continue
+		}
+		var err error
+		switch k {
+		case "header":
+			a.Header, err = isObject(f)
+		case "succeeded":
+			a.Succeeded, err = f.Boolean()
+		case "responses":
+			err = a.decodeResponses(f)
+		case "ID":
+			err = a.ID.DecodeValue(f)
+		case "TTL":
+			err = a.TTL.DecodeValue(f)
+		case "error":
+			a.Error, err = f.Str()
+		case "code":
+			var code int
+			if code, err = f.Int(); err == nil {
+				a.Code = &code
+			}
+		case "message":
+			a.Message, err = f.Str()
+		}
+		if err != nil {
+			return errors.New(k + ": " + err.Error())
+		}
+	}
+	return nil
+}
+
+func (a *etcdAnswer) decodeResponses(v pipeline.Value) error {
+	items, err := v.List()
+	if err != nil {
+		return err
+	}
+	a.Responses = make([]bool, len(items))
+	for i, item := range items {
+		if item.IsNull() {
+			continue
+		}
+		if item.Kind() != pipeline.Object {
+			return errors.New("must be a list of objects")
+		}
+		put, ok := item.Get("response_put")
+		if ok && !put.IsNull() {
+			if a.Responses[i], err = isObject(put); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// isObject reports true for an object and an error for anything else
+// but null.
+func isObject(v pipeline.Value) (bool, error) {
+	switch v.Kind() {
+	case pipeline.Object:
+		return true, nil
+	case pipeline.Null:
+		return false, nil
+	}
+	return false, errors.New("must be an object")
 }
 
 func decodeEtcdAnswer(status int, body []byte) (etcdAnswer, error) {
 	var a etcdAnswer
-	if err := json.Unmarshal(body, &a); err != nil {
+	v, err := pipeline.ParseJSON(body)
+	if err == nil {
+		err = a.decode(v)
+	} else if len(bytes.TrimSpace(body)) == 0 {
+		err = errors.New("empty answer")
+	}
+	if err != nil {
 		if status != 200 {
-			return a, fmt.Errorf("%w: status %d", errEtcdRefused, status)
+			return a, strfmt.Errorf("%w: status %d", errEtcdRefused, status)
 		}
-		return a, fmt.Errorf("%w: %v", errEtcdAnswer, err)
+		return a, strfmt.Errorf("%w: %v", errEtcdAnswer, err)
 	}
 	switch {
 	case a.Code != nil && *a.Code != 0 || a.Error != "":
-		return a, fmt.Errorf("%w: status %d, code %d: %s", errEtcdRefused, status, a.code(), a.message())
+		return a, strfmt.Errorf("%w: status %d, code %d: %s", errEtcdRefused, status, a.code(), a.message())
 	case status != 200:
-		return a, fmt.Errorf("%w: status %d", errEtcdRefused, status)
-	case a.Header == nil:
-		return a, fmt.Errorf("%w: no header", errEtcdAnswer)
+		return a, strfmt.Errorf("%w: status %d", errEtcdRefused, status)
+	case !a.Header:
+		return a, strfmt.Errorf("%w: no header", errEtcdAnswer)
 	}
 	return a, nil
 }
@@ -168,11 +258,11 @@ func parseTxnAnswer(status int, body []byte) (txnOutcome, error) {
 		// The compare failed: the key exists. etcd omits "succeeded"
 		// when false, and runs no request of the empty failure branch.
 		if len(a.Responses) != 0 {
-			return 0, fmt.Errorf("%w: a failed comparison with responses", errEtcdAnswer)
+			return 0, strfmt.Errorf("%w: a failed comparison with responses", errEtcdAnswer)
 		}
 		return txnExists, nil
-	case len(a.Responses) != 1 || a.Responses[0].ResponsePut == nil:
-		return 0, fmt.Errorf("%w: a transaction that succeeded without its put", errEtcdAnswer)
+	case len(a.Responses) != 1 || !a.Responses[0]:
+		return 0, strfmt.Errorf("%w: a transaction that succeeded without its put", errEtcdAnswer)
 	}
 	return txnInserted, nil
 }
@@ -185,9 +275,9 @@ func parseGrantAnswer(status int, body []byte) (id int64, ttl time.Duration, err
 	case err != nil:
 		return 0, 0, err
 	case a.ID == 0:
-		return 0, 0, fmt.Errorf("%w: a grant without a lease id", errEtcdAnswer)
+		return 0, 0, strfmt.Errorf("%w: a grant without a lease id", errEtcdAnswer)
 	case a.TTL <= 0 || a.TTL > etcdInt(maxLeaseTTL/time.Second):
-		return 0, 0, fmt.Errorf("%w: a grant with TTL %d", errEtcdAnswer, a.TTL)
+		return 0, 0, strfmt.Errorf("%w: a grant with TTL %d", errEtcdAnswer, int64(a.TTL))
 	}
 	return int64(a.ID), time.Duration(a.TTL) * time.Second, nil
 }

@@ -3,11 +3,14 @@ package webhookauth
 import (
 	"encoding/base64"
 	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 )
 
 func TestEtcdKey(t *testing.T) {
@@ -201,5 +204,71 @@ func BenchmarkEtcdTxn(b *testing.B) {
 		if outcome, err := parseTxnAnswer(200, answer); outcome != txnInserted {
 			b.Fatal(err)
 		}
+	}
+}
+
+// jsonAnswer is how the store read etcd's answers with encoding/json; the
+// hand-written reader must agree with it.
+type jsonAnswer struct {
+	Header    *struct{} `json:"header"`
+	Succeeded bool      `json:"succeeded"`
+	Responses []struct {
+		ResponsePut *struct{} `json:"response_put"`
+	} `json:"responses"`
+	ID      jsonInt `json:"ID"`
+	TTL     jsonInt `json:"TTL"`
+	Error   string  `json:"error"`
+	Code    *int    `json:"code"`
+	Message string  `json:"message"`
+}
+
+type jsonInt int64
+
+func (n *jsonInt) UnmarshalJSON(b []byte) error {
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
+		b = b[1 : len(b)-1]
+	}
+	v, err := strconv.ParseInt(string(b), 10, 64)
+	*n = jsonInt(v)
+	return err
+}
+
+func TestEtcdAnswerReadAsEncodingJSONDid(t *testing.T) {
+	bodies := []string{
+		txnInsertedJSON, txnExistsJSON, leaseMissingJSON, grantJSON,
+		`{}`, `[]`, `null`, `"x"`, `5`, `{"header":null}`, `{"header":5}`, `{"header":[]}`, `{"header":{}}`,
+		`{"header":{},"succeeded":true}`, `{"header":{},"succeeded":null}`, `{"header":{},"succeeded":1}`,
+		`{"header":{},"responses":null}`, `{"header":{},"responses":{}}`, `{"header":{},"responses":[null]}`,
+		`{"header":{},"responses":[5]}`, `{"header":{},"responses":[{"response_put":null}]}`,
+		`{"header":{},"responses":[{"response_put":5}]}`, `{"header":{},"responses":[{"response_range":{}},{"response_put":{"x":[1]}}]}`,
+		`{"header":{},"ID":"12","TTL":7}`, `{"header":{},"ID":-3,"TTL":"-7"}`, `{"header":{},"ID":1.5}`, `{"header":{},"ID":"1e3"}`,
+		`{"header":{},"ID":true}`, `{"header":{},"ID":{}}`, `{"header":{},"ID":"9223372036854775808"}`, `{"header":{},"TTL":""}`, `{"header":{},"ID":null}`, `{"header":{},"TTL":null}`,
+		`{"code":5}`, `{"code":"5"}`, `{"code":5.5}`, `{"code":null,"message":null,"error":null}`, `{"message":7}`, `{"error":[]}`,
+		`{"header":{},"unknown":{"deep":[1,2,{"x":null}]},"more":"\u00e9"}`, ` {"header" : {} } `, `{"header":{}} x`, `{"header":{}`,
+	}
+	for _, body := range bodies {
+		var want jsonAnswer
+		wantErr := json.Unmarshal([]byte(body), &want)
+		var got etcdAnswer
+		v, err := pipeline.ParseJSON([]byte(body))
+		if err == nil {
+			err = got.decode(v)
+		}
+		if wantErr != nil {
+			assert.Error(t, err, "%s", body)
+			continue
+		}
+		require.NoError(t, err, "%s", body)
+		puts := []bool{}
+		for _, r := range want.Responses {
+			puts = append(puts, r.ResponsePut != nil)
+		}
+		assert.Equal(t, want.Header != nil, got.Header, "%s", body)
+		assert.Equal(t, want.Succeeded, got.Succeeded, "%s", body)
+		assert.Equal(t, puts, append([]bool{}, got.Responses...), "%s", body)
+		assert.Equal(t, int64(want.ID), int64(got.ID), "%s", body)
+		assert.Equal(t, int64(want.TTL), int64(got.TTL), "%s", body)
+		assert.Equal(t, want.Code, got.Code, "%s", body)
+		assert.Equal(t, want.Error+"|"+want.Message, got.Error+"|"+got.Message, "%s", body)
 	}
 }

@@ -1,12 +1,12 @@
 package webhookauth
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/steadfast-proxy/steadfast/internal/pipeline"
+	"github.com/steadfast-proxy/steadfast/internal/strfmt"
 )
 
 // Replay stores, the values of replay.store.
@@ -56,6 +56,15 @@ type EtcdConfig struct {
 	Timeout *pipeline.Duration `json:"timeout"`
 	// FailurePolicy is fail_closed (the default) or local_only.
 	FailurePolicy string `json:"failure_policy"`
+}
+
+// DecodeJSON reads the etcd store's options.
+func (e *EtcdConfig) DecodeJSON(f *pipeline.Fields) {
+	f.String("cluster", &e.Cluster)
+	f.String("authority", &e.Authority)
+	f.StringPtr("key_prefix", &e.KeyPrefix)
+	f.DurationPtr("timeout", &e.Timeout)
+	f.String("failure_policy", &e.FailurePolicy)
 }
 
 // EtcdSettings are the effective values of an EtcdConfig.
@@ -202,7 +211,8 @@ func newEtcdStore(env *pipeline.Env, s EtcdSettings, width time.Duration) *etcdS
 	for _, o := range []string{storeInserted, storeReplay, storeError, storeTimeout} {
 		es.calls[o] = env.Metrics.Counter("replay_store_calls_total", "store", ReplayStoreEtcd, "outcome", o)
 	}
-	env.Log.Infof("steadfast %s: replay store: %s", RootID, s)
+	env.Log.Infof("steadfast %s: replay store: etcd cluster=%s authority=%s key_prefix=%q timeout=%s failure_policy=%s",
+		RootID, s.Cluster, s.Authority, s.KeyPrefix, s.Timeout, s.FailurePolicy)
 	return es
 }
 
@@ -302,7 +312,7 @@ func (h *handler) dispatch(s *pipeline.Stream, headers [][2]string) pipeline.Ver
 	es := h.call.store
 	h.call.sent = s.Now()
 	if err := s.Dispatch(es.settings.Cluster, headers, es.body, es.settings.Timeout); err != nil {
-		return h.etcdFailed(s, storeError, fmt.Errorf("cannot call cluster %q: %v", es.settings.Cluster, err))
+		return h.etcdFailed(s, storeError, strfmt.Errorf("cannot call cluster %q: %v", es.settings.Cluster, err))
 	}
 	return pipeline.Hold()
 }
@@ -321,15 +331,15 @@ func (h *handler) Callout(s *pipeline.Stream, c *pipeline.Callout) pipeline.Verd
 	// Envoy answers a callout that ran out of time with a 504 of its own,
 	// or fails it.
 	if c.Status == 504 || c.Err != nil && now.Sub(h.call.sent) >= es.settings.Timeout-es.settings.Timeout/10 {
-		return h.etcdFailed(s, storeTimeout, fmt.Errorf("%s: no answer within %s", path, es.settings.Timeout))
+		return h.etcdFailed(s, storeTimeout, strfmt.Errorf("%s: no answer within %s", path, es.settings.Timeout))
 	}
 	if c.Err != nil {
-		return h.etcdFailed(s, storeError, fmt.Errorf("%s: %v", path, c.Err))
+		return h.etcdFailed(s, storeError, strfmt.Errorf("%s: %v", path, c.Err))
 	}
 	if h.call.granting {
 		id, ttl, err := parseGrantAnswer(c.Status, c.Body)
 		if err != nil {
-			return h.etcdFailed(s, storeError, fmt.Errorf("%s: %v", path, err))
+			return h.etcdFailed(s, storeError, strfmt.Errorf("%s: %v", path, err))
 		}
 		es.grants.Increment(1)
 		until := bucketEnd(h.call.bucket, es.width)
@@ -360,7 +370,7 @@ func (h *handler) Callout(s *pipeline.Stream, c *pipeline.Callout) pipeline.Verd
 			return h.sendGrant(s)
 		}
 	}
-	return h.etcdFailed(s, storeError, fmt.Errorf("%s: %v", path, err))
+	return h.etcdFailed(s, storeError, strfmt.Errorf("%s: %v", path, err))
 }
 
 // etcdFailed ends a store call etcd did not decide: by the failure

@@ -316,6 +316,6 @@ func (h *handler) refuse(reason Reason) pipeline.Verdict {
 	case ReasonBodyTimeout:
 		status, body = 408, timeoutBody
 	}
-	h.st.env.Log.Debugf("steadfast %s: route %q: %s delivery refused with %d: %s", RootID, h.out.route, h.settings.Scheme, status, reason)
+	h.st.env.Log.Debugf("steadfast %s: route %q: %s delivery refused with %d: %s", RootID, h.out.route, h.settings.Scheme, status, string(reason))
 	return pipeline.Respond(&pipeline.Reply{Status: status, Headers: jsonHeaders, Body: body})
 }
