@@ -1,6 +1,7 @@
 package webhookauth
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -125,4 +126,23 @@ func TestNoVerbPrintsASecret(t *testing.T) {
 	js, err := json.Marshal(c.Secrets)
 	require.NoError(t, err)
 	assert.JSONEq(t, `[{"value":"(redacted)"},{"env":"A"}]`, string(js))
+}
+
+func TestDecodeHexAgreesWithEncodingHex(t *testing.T) {
+	for _, s := range []string{"", "00", "ff", "FF", "aB", "0g", "abc", "deadbeef", "DEADBEEF", "zz", "0x", " 1"} {
+		for _, lower := range []bool{false, true} {
+			want, err := hex.DecodeString(s)
+			ok := err == nil && !(lower && strings.ContainsAny(s, "ABCDEF"))
+			got, gotOK := decodeHex(s, lower, len(s)/2)
+			if len(s)%2 == 1 {
+				ok = false
+			}
+			require.Equal(t, ok, gotOK, "%q lower=%v", s, lower)
+			if ok {
+				require.Equal(t, want, got, "%q", s)
+			}
+		}
+	}
+	_, ok := decodeHex("00", false, 2)
+	require.False(t, ok, "the length must match the size")
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"strings"
 )
 
@@ -112,13 +111,26 @@ func decodeSignature(v, prefix string, enc encoding, size int) ([]byte, bool) {
 	return decodeHex(s, enc == lowerHex, size)
 }
 
+// decodeHex decodes size bytes of hex, lower-case only when lower. It does
+// not use encoding/hex: its error type formats with fmt, which would link
+// fmt (110 KB of Wasm code) into the module.
 func decodeHex(s string, lower bool, size int) ([]byte, bool) {
-	if len(s) != hex.EncodedLen(size) || lower && strings.ContainsAny(s, "ABCDEF") {
+	if len(s) != 2*size {
 		return nil, false
 	}
-	b, err := hex.DecodeString(s)
-	return b, err == nil
+	b := make([]byte, size)
+	for i := range b {
+		hi, ok1 := unhex(s[2*i])
+		lo, ok2 := unhex(s[2*i+1])
+		if !ok1 || !ok2 || lower && (isUpperHex(s[2*i]) || isUpperHex(s[2*i+1])) {
+			return nil, false
+		}
+		b[i] = hi<<4 | lo
+	}
+	return b, true
 }
+
+func isUpperHex(c byte) bool { return c >= 'A' && c <= 'F' }
 
 func decodeBase64(s string, size int) ([]byte, bool) {
 	if len(s) != strictBase64.EncodedLen(size) {
