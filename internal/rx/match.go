@@ -11,7 +11,7 @@ type Regexp struct {
 	spans []span
 	// anchored is set when every match must start at the beginning of the
 	// subject (\A or ^ without (?m)), so the search stops early.
-	anchored bool
+	anchored  bool
 	cur, next threadSet
 	stack     []int32
 }
