@@ -28,32 +28,59 @@ var (
 	word  = []span{{'0', '9'}, {'A', 'Z'}, {'_', '_'}, {'a', 'z'}}
 )
 
-// perlGroups are the ASCII-only Perl classes, as in RE2.
-var perlGroups = map[string]group{
-	`\d`: {digit, false},
-	`\D`: {digit, true},
-	`\s`: {space, false},
-	`\S`: {space, true},
-	`\w`: {word, false},
-	`\W`: {word, true},
+// perlGroup returns the ASCII-only Perl class such as \d that starts s,
+// as in RE2. A switch rather than a map: no map to build at start-up.
+func perlGroup(s string) (group, bool) {
+	if len(s) < 2 || s[0] != '\\' {
+		return group{}, false
+	}
+	var spans []span
+	switch s[1] | 0x20 {
+	case 'd':
+		spans = digit
+	case 's':
+		spans = space
+	case 'w':
+		spans = word
+	default:
+		return group{}, false
+	}
+	return group{spans, s[1] < 'a'}, true
 }
 
-// posixGroups are the ASCII classes such as [:alpha:], by name.
-var posixGroups = map[string][]span{
-	"alnum":  {{'0', '9'}, {'A', 'Z'}, {'a', 'z'}},
-	"alpha":  {{'A', 'Z'}, {'a', 'z'}},
-	"ascii":  {{0, 0x7f}},
-	"blank":  {{'\t', '\t'}, {' ', ' '}},
-	"cntrl":  {{0, 0x1f}, {0x7f, 0x7f}},
-	"digit":  digit,
-	"graph":  {{'!', '~'}},
-	"lower":  {{'a', 'z'}},
-	"print":  {{' ', '~'}},
-	"punct":  {{'!', '/'}, {':', '@'}, {'[', '`'}, {'{', '~'}},
-	"space":  {{'\t', '\r'}, {' ', ' '}},
-	"upper":  {{'A', 'Z'}},
-	"word":   word,
-	"xdigit": {{'0', '9'}, {'A', 'F'}, {'a', 'f'}},
+// posixGroup returns the ASCII class such as [:alpha:] by its name.
+func posixGroup(name string) ([]span, bool) {
+	switch name {
+	case "alnum":
+		return []span{{'0', '9'}, {'A', 'Z'}, {'a', 'z'}}, true
+	case "alpha":
+		return []span{{'A', 'Z'}, {'a', 'z'}}, true
+	case "ascii":
+		return []span{{0, 0x7f}}, true
+	case "blank":
+		return []span{{'\t', '\t'}, {' ', ' '}}, true
+	case "cntrl":
+		return []span{{0, 0x1f}, {0x7f, 0x7f}}, true
+	case "digit":
+		return digit, true
+	case "graph":
+		return []span{{'!', '~'}}, true
+	case "lower":
+		return []span{{'a', 'z'}}, true
+	case "print":
+		return []span{{' ', '~'}}, true
+	case "punct":
+		return []span{{'!', '/'}, {':', '@'}, {'[', '`'}, {'{', '~'}}, true
+	case "space":
+		return []span{{'\t', '\r'}, {' ', ' '}}, true
+	case "upper":
+		return []span{{'A', 'Z'}}, true
+	case "word":
+		return word, true
+	case "xdigit":
+		return []span{{'0', '9'}, {'A', 'F'}, {'a', 'f'}}, true
+	}
+	return nil, false
 }
 
 // appendGroup adds g to class, folding its runes first when fold is set

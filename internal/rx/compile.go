@@ -28,11 +28,8 @@ type inst struct {
 }
 
 type compiler struct {
-	prog  []inst
-	spans []span
-	// classes remembers where each class node's spans went, since counted
-	// repetition compiles the same node many times.
-	classes map[*node][2]int32
+	prog    []inst
+	spans   []span
 	cost    int
 	over    bool
 	counted int // how many counted repetitions enclose the node compiling
@@ -42,7 +39,7 @@ type compiler struct {
 
 // compile turns the tree into a program, or reports that it is too large.
 func compile(expr string, n *node) ([]inst, []span, error) {
-	c := &compiler{classes: map[*node][2]int32{}}
+	c := &compiler{}
 	c.gen(n)
 	c.emit(inst{op: opMatch})
 	if c.over {
@@ -109,14 +106,13 @@ func (c *compiler) gen(n *node) {
 }
 
 func (c *compiler) genClass(n *node) {
-	at, ok := c.classes[n]
-	if !ok {
-		at[0] = int32(len(c.spans))
+	if !n.compiled {
+		n.spans[0] = int32(len(c.spans))
 		c.spans = append(c.spans, n.class...)
-		at[1] = int32(len(c.spans))
-		c.classes[n] = at
+		n.spans[1] = int32(len(c.spans))
+		n.compiled = true
 	}
-	i := inst{op: opRune, arg: at[0], end: at[1]}
+	i := inst{op: opRune, arg: n.spans[0], end: n.spans[1]}
 	for _, s := range n.class {
 		for r := s.lo; r <= s.hi && r < 128; r++ {
 			i.ascii[r>>6] |= 1 << (r & 63)

@@ -53,6 +53,10 @@ type node struct {
 	// counted marks x{n,m}: only those count against maxRepeat.
 	counted bool
 	height  int
+	// spans locates class in the program's spans once compiled: counted
+	// repetition compiles the same node many times.
+	spans    [2]int32
+	compiled bool
 }
 
 // frame is one open group: the alternatives parsed so far, the sequence
@@ -459,7 +463,7 @@ func (p *parser) parseBackslash(t string) (string, error) {
 			return "", unicodeClassError(t)
 		}
 	}
-	if g, ok := perlGroups[prefix2(t)]; ok {
+	if g, ok := perlGroup(t); ok {
 		p.push(&node{kind: kClass, class: cleanSpans(appendGroup(nil, g, p.flags&foldCase != 0)), height: 1})
 		return t[2:], nil
 	}
@@ -469,13 +473,6 @@ func (p *parser) parseBackslash(t string) (string, error) {
 	}
 	p.literal(r)
 	return rest, nil
-}
-
-func prefix2(s string) string {
-	if len(s) < 2 {
-		return s
-	}
-	return s[:2]
 }
 
 // unicodeClassError names the \p or \P class at the start of t.
@@ -632,7 +629,7 @@ func (p *parser) parseClass(s string) (string, error) {
 		if len(t) > 2 && t[0] == '[' && t[1] == ':' {
 			if i := strings.Index(t[2:], ":]"); i >= 0 {
 				name := t[:i+4]
-				spans, ok := posixGroups[strings.TrimPrefix(name[2:len(name)-2], "^")]
+				spans, ok := posixGroup(strings.TrimPrefix(name[2:len(name)-2], "^"))
 				if !ok {
 					return "", &Error{Code: ErrInvalidCharRange, Expr: name}
 				}
@@ -644,7 +641,7 @@ func (p *parser) parseClass(s string) (string, error) {
 		if len(t) >= 2 && t[0] == '\\' && (t[1] == 'p' || t[1] == 'P') {
 			return "", unicodeClassError(t)
 		}
-		if g, ok := perlGroups[prefix2(t)]; ok {
+		if g, ok := perlGroup(t); ok {
 			class = appendGroup(class, g, fold)
 			t = t[2:]
 			continue
