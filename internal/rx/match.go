@@ -16,14 +16,22 @@ type Regexp struct {
 	stack     []int32
 }
 
-// threadSet is a sparse set of instruction addresses: clear is O(1).
+// threadSet is a sparse set of the instructions visited at one position
+// (clear is O(1)) and the list of its rune instructions, the threads that
+// read the next rune.
 type threadSet struct {
-	sparse []int32
-	dense  []int32
+	sparse  []int32
+	dense   []int32
+	threads []int32
 }
 
 func newThreadSet(n int) threadSet {
-	return threadSet{sparse: make([]int32, n), dense: make([]int32, 0, n)}
+	return threadSet{sparse: make([]int32, n), dense: make([]int32, 0, n), threads: make([]int32, 0, n)}
+}
+
+func (s *threadSet) clear() {
+	s.dense = s.dense[:0]
+	s.threads = s.threads[:0]
 }
 
 func (s *threadSet) has(pc int32) bool {
@@ -86,8 +94,8 @@ func anchoredAtStart(n *node) bool {
 // byte of s that is not valid UTF-8 reads as U+FFFD, as in regexp.
 func (re *Regexp) MatchString(s string) bool {
 	cur, next := &re.cur, &re.next
-	cur.dense = cur.dense[:0]
-	next.dense = next.dense[:0]
+	cur.clear()
+	next.clear()
 	prev := rune(-1)
 	r, w := decode(s, 0)
 	for pos := 0; ; {
@@ -95,7 +103,7 @@ func (re *Regexp) MatchString(s string) bool {
 			if re.follow(cur, 0, prev, r) {
 				return true
 			}
-		} else if len(cur.dense) == 0 {
+		} else if len(cur.threads) == 0 {
 			return false
 		}
 		if r < 0 {
@@ -103,14 +111,14 @@ func (re *Regexp) MatchString(s string) bool {
 		}
 		pos += w
 		after, aw := decode(s, pos)
-		for _, pc := range cur.dense {
+		for _, pc := range cur.threads {
 			i := &re.prog[pc]
-			if i.op == opRune && re.matchRune(i, r) && re.follow(next, i.out, r, after) {
+			if re.matchRune(i, r) && re.follow(next, i.out, r, after) {
 				return true
 			}
 		}
 		cur, next = next, cur
-		next.dense = next.dense[:0]
+		next.clear()
 		prev, r, w = r, after, aw
 	}
 }
@@ -164,6 +172,8 @@ func (re *Regexp) follow(set *threadSet, pc int32, before, after rune) bool {
 		switch i.op {
 		case opMatch:
 			return true
+		case opRune:
+			set.threads = append(set.threads, pc)
 		case opJmp:
 			to[0], n = i.out, 1
 		case opSplit:

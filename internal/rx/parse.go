@@ -76,17 +76,6 @@ type parser struct {
 // parse turns expr into a tree, with the syntax and the errors of Go's
 // regexp.Compile (Perl flags) except where the package comment says.
 func parse(expr string) (*node, error) {
-	if !utf8.ValidString(expr) {
-		i := 0
-		for i < len(expr) {
-			r, w := utf8.DecodeRuneInString(expr[i:])
-			if r == utf8.RuneError && w == 1 {
-				break
-			}
-			i += w
-		}
-		return nil, &Error{Code: ErrInvalidUTF8, Expr: expr[i:]}
-	}
 	p := &parser{whole: expr, frames: []frame{{}}}
 	t := expr
 	lastRepeat := ""
@@ -151,9 +140,10 @@ func parse(expr string) (*node, error) {
 		case '\\':
 			t, err = p.parseBackslash(t)
 		default:
-			r, w := utf8.DecodeRuneInString(t)
-			p.literal(r)
-			t = t[w:]
+			var r rune
+			if r, t, err = nextRune(t); err == nil {
+				p.literal(r)
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -360,7 +350,13 @@ func (p *parser) parsePerlFlags(s string) (string, error) {
 		}
 		end := strings.IndexByte(t, '>')
 		if end < 0 {
+			if err := checkUTF8(t); err != nil {
+				return "", err
+			}
 			return "", &Error{Code: ErrInvalidNamedCapture, Expr: s}
+		}
+		if err := checkUTF8(t[begin:end]); err != nil {
+			return "", err
 		}
 		if !isValidCaptureName(t[begin:end]) {
 			return "", &Error{Code: ErrInvalidNamedCapture, Expr: t[:end+1]}
@@ -373,8 +369,11 @@ func (p *parser) parsePerlFlags(s string) (string, error) {
 	negate := false
 	sawFlag := false
 	for t != "" {
-		c, w := utf8.DecodeRuneInString(t)
-		t = t[w:]
+		var c rune
+		var err error
+		if c, t, err = nextRune(t); err != nil {
+			return "", err
+		}
 		switch c {
 		case 'i', 'm', 's', 'U':
 			bit := flagBit(c)
@@ -438,25 +437,22 @@ func isAlnum(c byte) bool {
 // parseBackslash reads an escape outside a class.
 func (p *parser) parseBackslash(t string) (string, error) {
 	if len(t) >= 2 {
+		if a := escapedAssertion(t[1]); a != 0 {
+			p.push(&node{kind: kAssert, assert: a, height: 1})
+			return t[2:], nil
+		}
 		switch t[1] {
-		case 'A':
-			p.push(&node{kind: kAssert, assert: beginText, height: 1})
-			return t[2:], nil
-		case 'z':
-			p.push(&node{kind: kAssert, assert: endText, height: 1})
-			return t[2:], nil
-		case 'b':
-			p.push(&node{kind: kAssert, assert: wordBoundary, height: 1})
-			return t[2:], nil
-		case 'B':
-			p.push(&node{kind: kAssert, assert: noWordBoundary, height: 1})
-			return t[2:], nil
 		case 'C':
 			return "", &Error{Code: ErrInvalidEscape, Expr: t[:2], Note: "matching single bytes is not supported"}
 		case 'Q':
 			lit, rest, _ := strings.Cut(t[2:], `\E`)
-			for _, r := range lit {
+			for lit != "" {
+				r, more, err := nextRune(lit)
+				if err != nil {
+					return "", err
+				}
 				p.literal(r)
+				lit = more
 			}
 			return rest, nil
 		case 'p', 'P':
@@ -473,6 +469,21 @@ func (p *parser) parseBackslash(t string) (string, error) {
 	}
 	p.literal(r)
 	return rest, nil
+}
+
+// escapedAssertion returns the assertion written \c, or 0.
+func escapedAssertion(c byte) assertion {
+	switch c {
+	case 'A':
+		return beginText
+	case 'z':
+		return endText
+	case 'b':
+		return wordBoundary
+	case 'B':
+		return noWordBoundary
+	}
+	return 0
 }
 
 // unicodeClassError names the \p or \P class at the start of t.
@@ -495,8 +506,10 @@ func parseEscape(s string) (r rune, rest string, err error) {
 	if t == "" {
 		return 0, "", &Error{Code: ErrTrailingBackslash}
 	}
-	c, w := utf8.DecodeRuneInString(t)
-	t = t[w:]
+	c, t, err := nextRune(t)
+	if err != nil {
+		return 0, "", err
+	}
 	switch {
 	case c < utf8.RuneSelf && !isAlnum(byte(c)):
 		return c, t, nil
@@ -510,11 +523,14 @@ func parseEscape(s string) (r rune, rest string, err error) {
 		}
 		return r, t, nil
 	case c == 'x':
-		if r, rest, ok := parseHex(t); ok {
-			return r, rest, nil
+		r, rest, ok, err := parseHex(t)
+		if err != nil {
+			return 0, "", err
 		}
-		// Go's regexp quotes the escape up to the first rune it could not use.
-		return 0, "", &Error{Code: ErrInvalidEscape, Expr: s[:len(s)-len(hexFailRest(t))]}
+		if !ok {
+			return 0, "", &Error{Code: ErrInvalidEscape, Expr: s[:len(s)-len(rest)]}
+		}
+		return r, rest, nil
 	}
 	switch c {
 	case 'a':
@@ -533,72 +549,60 @@ func parseEscape(s string) (r rune, rest string, err error) {
 	return 0, "", &Error{Code: ErrInvalidEscape, Expr: s[:len(s)-len(t)]}
 }
 
-// parseHex reads the rest of \xHH or \x{H...} (at most U+10FFFF).
-func parseHex(t string) (r rune, rest string, ok bool) {
+// parseHex reads the rest of \xHH or \x{H...} (at most U+10FFFF). When
+// ok is false, rest follows the rune it stopped at, as regexp quotes it.
+func parseHex(t string) (r rune, rest string, ok bool, err error) {
 	if t == "" {
-		return 0, "", false
+		return 0, t, false, nil
 	}
-	if t[0] == '{' {
-		t = t[1:]
-		n := 0
-		for t != "" && t[0] != '}' {
-			v := unhex(rune(t[0]))
-			if v < 0 {
-				return 0, "", false
-			}
-			r = r*16 + v
-			if r > utf8.MaxRune {
-				return 0, "", false
-			}
-			t = t[1:]
-			n++
+	var c rune
+	if c, t, err = nextRune(t); err != nil {
+		return 0, "", false, err
+	}
+	if c != '{' {
+		x := unhex(c)
+		if c, t, err = nextRune(t); err != nil {
+			return 0, "", false, err
 		}
-		if t == "" || n == 0 {
-			return 0, "", false
+		y := unhex(c)
+		return x*16 + y, t, x >= 0 && y >= 0, nil
+	}
+	for n := 0; t != ""; n++ {
+		if c, t, err = nextRune(t); err != nil {
+			return 0, "", false, err
 		}
-		return r, t[1:], true
-	}
-	if len(t) < 2 {
-		return 0, "", false
-	}
-	x, y := unhex(rune(t[0])), unhex(rune(t[1]))
-	if x < 0 || y < 0 {
-		return 0, "", false
-	}
-	return x*16 + y, t[2:], true
-}
-
-// hexFailRest returns what follows the rune at which parseHex gave up on t.
-func hexFailRest(t string) string {
-	if t == "" {
-		return t
-	}
-	if t[0] != '{' {
-		_, w := utf8.DecodeRuneInString(t)
-		t = t[w:]
-		if t == "" {
-			return t
-		}
-		_, w = utf8.DecodeRuneInString(t)
-		return t[w:]
-	}
-	t = t[1:]
-	var r rune
-	for t != "" {
-		c, w := utf8.DecodeRuneInString(t)
-		t = t[w:]
 		if c == '}' {
-			return t
+			return r, t, n > 0, nil
 		}
 		v := unhex(c)
 		if v < 0 {
-			return t
+			return 0, t, false, nil
 		}
 		if r = r*16 + v; r > utf8.MaxRune {
-			return t
+			return 0, t, false, nil
 		}
 	}
-	return t
+	return 0, t, false, nil
+}
+
+// nextRune decodes the rune that starts s; invalid UTF-8 is an error. At
+// the end of s it returns utf8.RuneError, which no parser accepts.
+func nextRune(s string) (rune, string, error) {
+	c, w := utf8.DecodeRuneInString(s)
+	if c == utf8.RuneError && w == 1 {
+		return 0, "", &Error{Code: ErrInvalidUTF8, Expr: s}
+	}
+	return c, s[w:], nil
+}
+
+func checkUTF8(s string) error {
+	for s != "" {
+		var err error
+		if _, s, err = nextRune(s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func unhex(c rune) rune {
@@ -682,6 +686,5 @@ func parseClassChar(s, wholeClass string) (rune, string, error) {
 	if s[0] == '\\' {
 		return parseEscape(s)
 	}
-	r, w := utf8.DecodeRuneInString(s)
-	return r, s[w:], nil
+	return nextRune(s)
 }
