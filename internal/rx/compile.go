@@ -1,7 +1,8 @@
 package rx
 
 // MaxProgram is the most instructions an expression may compile to. Every
-// rune, group alternative and loop costs about one; x{n,m} copies x m times.
+// rune, assertion, alternative and loop costs about one, and so does each
+// piece that compiles to nothing, such as (?:); x{n,m} copies x m times.
 // Matching costs at most len(subject) × program size steps.
 const MaxProgram = 2000
 
@@ -81,11 +82,12 @@ func (c *compiler) emit(i inst) int32 {
 func (c *compiler) pc() int32 { return int32(len(c.prog)) }
 
 func (c *compiler) gen(n *node) {
-	if !c.charge() {
+	if c.over {
 		return
 	}
 	switch n.kind {
 	case kEmpty:
+		c.charge()
 	case kClass:
 		c.genClass(n)
 	case kAssert:
@@ -100,6 +102,9 @@ func (c *compiler) gen(n *node) {
 		if n.counted {
 			c.counted++
 			defer func() { c.counted-- }()
+		}
+		if n.max == 0 {
+			c.charge()
 		}
 		c.genRepeat(n.subs[0], n.min, n.max)
 	}

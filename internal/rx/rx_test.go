@@ -35,7 +35,7 @@ func TestCompileErrors(t *testing.T) {
 		{`[\PN]`, "Unicode classes such as \\p{Greek} are not supported: `\\PN`"},
 		{`\C`, "invalid escape sequence: `\\C` (matching single bytes is not supported)"},
 		{`(a)\1`, "invalid escape sequence: `\\1` (backreferences are not supported, as in RE2)"},
-		{`[a-z]{1000}x{1000}`, "repetition too large: `[a-z]{1000}x{1000}` (it expands to more than 2000 instructions)"},
+		{`[a-z]{1000}x{1000}y{9}`, "repetition too large: `[a-z]{1000}x{1000}y{9}` (it expands to more than 2000 instructions)"},
 		{strings.Repeat("ab|", 1000), "expression too large: `" + strings.Repeat("ab|", 1000) + "` (it compiles to more than 2000 instructions)"},
 		{strings.Repeat("(", 1001) + strings.Repeat(")", 1001), "expression nests too deeply: `" + strings.Repeat("(", 1001) + strings.Repeat(")", 1001) + "`"},
 	}
@@ -147,5 +147,21 @@ func TestLinearTime(t *testing.T) {
 	}
 	if re.MatchString(strings.Repeat("x", 100000)) {
 		t.Fatal("match without y")
+	}
+}
+
+// TestLongAlternationCompiles keeps MaxProgram generous enough for a rule
+// that lists a hundred user agents.
+func TestLongAlternationCompiles(t *testing.T) {
+	agents := make([]string, 100)
+	for i := range agents {
+		agents[i] = "agent" + strings.Repeat("x", i%7) + string(rune('a'+i%26))
+	}
+	re, err := Compile(`(?i)^(` + strings.Join(agents, "|") + `)/`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !re.MatchString("AGENTXXC/1.0") || re.MatchString("agent/1.0") {
+		t.Fatal("wrong answer")
 	}
 }
