@@ -14,5 +14,12 @@
 //
 // Not supported, each with an error naming it: Unicode classes (\pL,
 // \p{Greek}, \PN), \C, and backreferences such as \1 (RE2 rejects those
-// too). Capture groups, named or not, are accepted and only group.
+// too). Capture groups, named or not, are accepted and only group; lazy
+// quantifiers and (?U) are accepted and match the same strings.
+//
+// Where rx rejects what regexp accepts (the codes of the second block of
+// ErrorCode constants, and ErrNestingDepth): Unicode classes; expressions
+// over MaxProgram instructions (regexp allows millions); and nesting deeper
+// than 1000, which rx counts for every group where regexp counts capturing
+// groups only. Everything regexp rejects, rx rejects with the same message.
 package rx
