@@ -21,5 +21,6 @@
 // ErrorCode constants, and ErrNestingDepth): Unicode classes; expressions
 // over MaxProgram instructions (regexp allows millions); and nesting deeper
 // than 1000, which rx counts for every group where regexp counts capturing
-// groups only. Everything regexp rejects, rx rejects with the same message.
+// groups only. Everything regexp rejects, rx rejects with the same message,
+// at times followed by a note in parentheses (\1: backreferences).
 package rx
