@@ -3,13 +3,13 @@ package breaker
 import (
 	"errors"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/steadfast-proxy/steadfast/internal/pipeline"
+	"github.com/steadfast-proxy/steadfast/internal/rx"
 )
 
 // Defaults of the optional fields.
@@ -383,7 +383,7 @@ type policy struct {
 	connFailures bool
 	header       string // response_header name, "" for none
 	headerExact  *string
-	headerRegex  *regexp.Regexp
+	headerRegex  *rx.Regexp
 	slow         time.Duration // 0: off
 
 	trip    trip
@@ -532,7 +532,7 @@ func (f *FailureSpec) prepare(p *policy) error {
 		return pipeline.Errorf(pipeline.Join(path, "present"), "must be true (leave response_header out to turn it off)")
 	}
 	if h.Regex != nil {
-		re, err := regexp.Compile(*h.Regex)
+		re, err := rx.Compile(*h.Regex)
 		if err != nil {
 			return pipeline.Errorf(pipeline.Join(path, "regex"), "invalid regular expression: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		}

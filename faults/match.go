@@ -2,11 +2,11 @@ package faults
 
 import (
 	"net/netip"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/steadfast-proxy/steadfast/internal/pipeline"
+	"github.com/steadfast-proxy/steadfast/internal/rx"
 )
 
 // Match selects the requests faults apply to; a request must pass every
@@ -89,7 +89,7 @@ const (
 type rule struct {
 	kind  ruleKind
 	value string
-	re    *regexp.Regexp
+	re    *rx.Regexp
 }
 
 // test reports whether v, which is present when ok, passes the rule.
@@ -251,7 +251,7 @@ func nonEmpty(path string, kind ruleKind, value string) (rule, error) {
 }
 
 func compile(path, expr string) (rule, error) {
-	re, err := regexp.Compile(expr)
+	re, err := rx.Compile(expr)
 	if err != nil {
 		return rule{}, pipeline.Errorf(path, "invalid regular expression: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 	}
