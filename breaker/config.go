@@ -534,7 +534,7 @@ func (f *FailureSpec) prepare(p *policy) error {
 	if h.Regex != nil {
 		re, err := rx.Compile(*h.Regex)
 		if err != nil {
-			return pipeline.Errorf(pipeline.Join(path, "regex"), "invalid regular expression: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+			return pipeline.Errorf(pipeline.Join(path, "regex"), "invalid regular expression: %v", err)
 		}
 		p.headerRegex = re
 	}

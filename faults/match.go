@@ -253,7 +253,7 @@ func nonEmpty(path string, kind ruleKind, value string) (rule, error) {
 func compile(path, expr string) (rule, error) {
 	re, err := rx.Compile(expr)
 	if err != nil {
-		return rule{}, pipeline.Errorf(path, "invalid regular expression: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		return rule{}, pipeline.Errorf(path, "invalid regular expression: %v", err)
 	}
 	return rule{kind: ruleRegex, re: re}, nil
 }
