@@ -1,0 +1,389 @@
+package ipaddr
+
+import "errors"
+
+// Why an address, a port or a prefix was rejected. The messages name the
+// rule; callers name the input.
+var (
+	errEmpty          = errors.New("ipaddr: empty address")
+	errNotIP          = errors.New("ipaddr: neither an IPv4 nor an IPv6 address")
+	errZoneOnly       = errors.New("ipaddr: zone without an IPv6 address")
+	errEmptyZone      = errors.New("ipaddr: empty zone after %")
+	errV4Field        = errors.New("ipaddr: IPv4 field is not a decimal number from 0 to 255 without leading zeros")
+	errV4Fields       = errors.New("ipaddr: IPv4 address needs exactly four fields")
+	errV6Group        = errors.New("ipaddr: IPv6 group is not 1 to 4 hex digits")
+	errV6Colon        = errors.New("ipaddr: IPv6 groups must be separated by single colons, with at most one ::")
+	errV6Length       = errors.New("ipaddr: IPv6 address needs eight groups, or fewer and one :: that stands for at least one")
+	errV6EmbeddedV4   = errors.New("ipaddr: embedded IPv4 address must replace the last two groups of an IPv6 address")
+	errNoPort         = errors.New("ipaddr: no :port after the address")
+	errPort           = errors.New("ipaddr: port is not a decimal number from 0 to 65535")
+	errBrackets       = errors.New("ipaddr: an IPv6 address with a port needs square brackets, and only IPv6 addresses may have them")
+	errNoSlash        = errors.New("ipaddr: prefix has no /")
+	errZoneInPrefix   = errors.New("ipaddr: IPv6 zones are not allowed in a prefix")
+	errPrefixLength   = errors.New("ipaddr: prefix length is not a decimal number without leading zeros")
+	errPrefixTooLong  = errors.New("ipaddr: prefix length is more than 32 for IPv4 or 128 for IPv6")
+	errUnclosedSquare = errors.New("ipaddr: [ without a closing ] before the port")
+)
+
+// An Addr is an IPv4 or IPv6 address without a zone. The zero Addr is not a
+// valid address: it is what a failed parse returns, and no Prefix contains
+// it. Addrs are comparable with ==; an IPv4 address never equals its
+// IPv4-mapped IPv6 form (see Unmap).
+type Addr struct {
+	// hi and lo are the 128 bits of the IPv6 address, most significant
+	// first; an IPv4 address a.b.c.d is kept as ::ffff:a.b.c.d so that a
+	// Prefix compares both families the same way.
+	hi, lo uint64
+	family family
+}
+
+type family uint8
+
+const (
+	invalid family = iota
+	ipv4
+	ipv6
+)
+
+// v4InV6 is the lo word of ::ffff:0.0.0.0, the IPv4-mapped IPv6 range.
+const v4InV6 = 0xffff << 32
+
+// ParseAddr parses an IPv4 address in dotted-quad form ("192.0.2.1") or an
+// IPv6 address ("2001:db8::1", "::ffff:192.0.2.1"), with the rules of
+// net/netip.ParseAddr. An IPv6 zone ("fe80::1%eth0") is accepted and
+// dropped.
+func ParseAddr(s string) (Addr, error) {
+	// Like net/netip, the first '.' or ':' says which family s claims to be.
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '.':
+			v4, err := parseIPv4(s)
+			if err != nil {
+				return Addr{}, err
+			}
+			return Addr{lo: v4InV6 | uint64(v4), family: ipv4}, nil
+		case ':':
+			return parseIPv6(s)
+		case '%':
+			return Addr{}, errZoneOnly
+		}
+	}
+	if s == "" {
+		return Addr{}, errEmpty
+	}
+	return Addr{}, errNotIP
+}
+
+// parseIPv4 parses exactly four decimal fields from 0 to 255, separated by
+// dots, each without leading zeros.
+func parseIPv4(s string) (uint32, error) {
+	var v4 uint32
+	fields := 0
+	for start := 0; ; {
+		end := start
+		var field uint32
+		for end < len(s) && end-start < 4 && '0' <= s[end] && s[end] <= '9' {
+			field = field*10 + uint32(s[end]-'0')
+			end++
+		}
+		n := end - start
+		if n == 0 || n > 3 || field > 255 || (n > 1 && s[start] == '0') {
+			return 0, errV4Field
+		}
+		v4 = v4<<8 | field
+		fields++
+		if end == len(s) {
+			break
+		}
+		if s[end] != '.' {
+			return 0, errV4Field
+		}
+		if fields == 4 {
+			return 0, errV4Fields
+		}
+		start = end + 1
+	}
+	if fields != 4 {
+		return 0, errV4Fields
+	}
+	return v4, nil
+}
+
+// parseIPv6 parses up to eight colon-separated groups of one to four hex
+// digits, with at most one "::" standing for one or more zero groups, and
+// an optional IPv4 address in place of the last two groups.
+func parseIPv6(s string) (Addr, error) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' {
+			if i == len(s)-1 {
+				return Addr{}, errEmptyZone
+			}
+			s = s[:i]
+			break
+		}
+	}
+	var groups [8]uint16
+	n := 0         // groups parsed
+	ellipsis := -1 // index in groups where "::" stands
+	if len(s) >= 2 && s[0] == ':' && s[1] == ':' {
+		ellipsis = 0
+		s = s[2:]
+	}
+	for s != "" {
+		if n == 8 {
+			return Addr{}, errV6Length
+		}
+		digits := 0
+		var g uint16
+		for ; digits < len(s); digits++ {
+			h, ok := hexDigit(s[digits])
+			if !ok {
+				break
+			}
+			if digits == 4 {
+				return Addr{}, errV6Group
+			}
+			g = g<<4 | h
+		}
+		if digits < len(s) && s[digits] == '.' {
+			// The group was the first field of an IPv4 address, which
+			// must end the string.
+			if (ellipsis < 0 && n != 6) || n > 6 {
+				return Addr{}, errV6EmbeddedV4
+			}
+			v4, err := parseIPv4(s)
+			if err != nil {
+				return Addr{}, err
+			}
+			groups[n], groups[n+1] = uint16(v4>>16), uint16(v4)
+			n += 2
+			s = ""
+			break
+		}
+		if digits == 0 {
+			return Addr{}, errV6Group
+		}
+		groups[n] = g
+		n++
+		s = s[digits:]
+		if s == "" {
+			break
+		}
+		if s[0] != ':' || len(s) == 1 {
+			return Addr{}, errV6Colon
+		}
+		s = s[1:]
+		if s[0] == ':' {
+			if ellipsis >= 0 {
+				return Addr{}, errV6Colon
+			}
+			ellipsis = n
+			s = s[1:]
+		}
+	}
+	switch {
+	case ellipsis < 0 && n != 8:
+		return Addr{}, errV6Length
+	case ellipsis >= 0 && n == 8:
+		return Addr{}, errV6Length
+	case ellipsis >= 0:
+		// Move the groups after "::" to the end.
+		shift := 8 - n
+		for i := n - 1; i >= ellipsis; i-- {
+			groups[i+shift] = groups[i]
+			groups[i] = 0
+		}
+	}
+	var a Addr
+	for i := range 4 {
+		a.hi = a.hi<<16 | uint64(groups[i])
+		a.lo = a.lo<<16 | uint64(groups[i+4])
+	}
+	a.family = ipv6
+	return a, nil
+}
+
+func hexDigit(c byte) (uint16, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return uint16(c - '0'), true
+	case 'a' <= c && c <= 'f':
+		return uint16(c - 'a' + 10), true
+	case 'A' <= c && c <= 'F':
+		return uint16(c - 'A' + 10), true
+	}
+	return 0, false
+}
+
+// ParseAddrPort parses an address and a port as net/netip.ParseAddrPort
+// does: "192.0.2.1:80" or "[2001:db8::1]:443". An IPv6 address must be in
+// square brackets and an IPv4 address must not; the port is decimal, from
+// 0 to 65535 (leading zeros allowed). A zone inside the brackets is
+// accepted and dropped.
+func ParseAddrPort(s string) (Addr, uint16, error) {
+	colon := -1
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == ':' {
+			colon = i
+			break
+		}
+	}
+	if colon < 0 {
+		return Addr{}, 0, errNoPort
+	}
+	host, portText := s[:colon], s[colon+1:]
+	if host == "" {
+		return Addr{}, 0, errEmpty
+	}
+	port, ok := parsePort(portText)
+	if !ok {
+		return Addr{}, 0, errPort
+	}
+	bracketed := host[0] == '['
+	if bracketed {
+		if len(host) < 2 || host[len(host)-1] != ']' {
+			return Addr{}, 0, errUnclosedSquare
+		}
+		host = host[1 : len(host)-1]
+	}
+	a, err := ParseAddr(host)
+	if err != nil {
+		return Addr{}, 0, err
+	}
+	if bracketed != (a.family == ipv6) {
+		return Addr{}, 0, errBrackets
+	}
+	return a, port, nil
+}
+
+func parsePort(s string) (uint16, bool) {
+	if s == "" {
+		return 0, false
+	}
+	var port uint32
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		port = port*10 + uint32(c-'0')
+		if port > 0xffff {
+			return 0, false
+		}
+	}
+	return uint16(port), true
+}
+
+// IsValid reports whether a is an address rather than the zero Addr.
+func (a Addr) IsValid() bool { return a.family != invalid }
+
+// Is4 reports whether a is an IPv4 address. An IPv4-mapped IPv6 address
+// such as ::ffff:192.0.2.1 is not; Unmap it first.
+func (a Addr) Is4() bool { return a.family == ipv4 }
+
+// Is6 reports whether a is an IPv6 address, IPv4-mapped ones included.
+func (a Addr) Is6() bool { return a.family == ipv6 }
+
+// Unmap returns the IPv4 address that an IPv4-mapped IPv6 address
+// (::ffff:a.b.c.d) stands for, and any other address unchanged. Envoy
+// reports a client of a dual-stack listener that connected over IPv4 in
+// the mapped form; Unmap it before testing it against IPv4 prefixes.
+func (a Addr) Unmap() Addr {
+	if a.family == ipv6 && a.hi == 0 && a.lo>>32 == 0xffff {
+		a.family = ipv4
+	}
+	return a
+}
+
+// As16 returns the address as 16 bytes, an IPv4 address in its
+// IPv4-mapped IPv6 form, like net/netip.Addr.As16.
+func (a Addr) As16() [16]byte {
+	var b [16]byte
+	for i := range 8 {
+		b[i] = byte(a.hi >> (56 - 8*i))
+		b[i+8] = byte(a.lo >> (56 - 8*i))
+	}
+	return b
+}
+
+// String returns the address in the form net/netip.Addr.String uses:
+// dotted quad for IPv4; for IPv6, lower-case hex with the longest run of
+// two or more zero groups written as "::" (RFC 5952), and ::ffff:a.b.c.d
+// for IPv4-mapped addresses. The zero Addr is "invalid IP".
+func (a Addr) String() string {
+	var buf [len("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")]byte
+	return string(a.appendTo(buf[:0]))
+}
+
+func (a Addr) appendTo(b []byte) []byte {
+	switch {
+	case a.family == ipv4:
+		return appendIPv4(b, uint32(a.lo))
+	case a.family == invalid:
+		return append(b, "invalid IP"...)
+	case a.hi == 0 && a.lo>>32 == 0xffff:
+		return appendIPv4(append(b, "::ffff:"...), uint32(a.lo))
+	}
+	var groups [8]uint16
+	for i := range 4 {
+		groups[i] = uint16(a.hi >> (48 - 16*i))
+		groups[i+4] = uint16(a.lo >> (48 - 16*i))
+	}
+	// The first longest run of at least two zero groups becomes "::".
+	runStart, runEnd := 0, 0
+	for i := 0; i < 8; {
+		j := i
+		for j < 8 && groups[j] == 0 {
+			j++
+		}
+		if j-i >= 2 && j-i > runEnd-runStart {
+			runStart, runEnd = i, j
+		}
+		i = j + 1
+	}
+	for i := 0; i < 8; i++ {
+		if i == runStart && runEnd > runStart {
+			b = append(b, "::"...)
+			i = runEnd - 1
+			continue
+		}
+		if i > 0 && i != runEnd {
+			b = append(b, ':')
+		}
+		b = appendHex(b, groups[i])
+	}
+	return b
+}
+
+func appendIPv4(b []byte, v4 uint32) []byte {
+	for i := range 4 {
+		if i > 0 {
+			b = append(b, '.')
+		}
+		b = appendDecimal(b, uint8(v4>>(24-8*i)))
+	}
+	return b
+}
+
+func appendDecimal(b []byte, v uint8) []byte {
+	if v >= 100 {
+		b = append(b, '0'+v/100)
+	}
+	if v >= 10 {
+		b = append(b, '0'+v/10%10)
+	}
+	return append(b, '0'+v%10)
+}
+
+func appendHex(b []byte, g uint16) []byte {
+	const digits = "0123456789abcdef"
+	started := false
+	for shift := 12; shift >= 0; shift -= 4 {
+		d := g >> shift & 0xf
+		if d != 0 || started || shift == 0 {
+			b = append(b, digits[d])
+			started = true
+		}
+	}
+	return b
+}
