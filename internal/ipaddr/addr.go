@@ -18,11 +18,10 @@ var (
 	errNoPort         = errors.New("ipaddr: no :port after the address")
 	errPort           = errors.New("ipaddr: port is not a decimal number from 0 to 65535")
 	errBrackets       = errors.New("ipaddr: an IPv6 address with a port needs square brackets, and only IPv6 addresses may have them")
+	errUnclosedSquare = errors.New("ipaddr: [ without a closing ] before the port")
 	errNoSlash        = errors.New("ipaddr: prefix has no /")
 	errZoneInPrefix   = errors.New("ipaddr: IPv6 zones are not allowed in a prefix")
-	errPrefixLength   = errors.New("ipaddr: prefix length is not a decimal number without leading zeros")
-	errPrefixTooLong  = errors.New("ipaddr: prefix length is more than 32 for IPv4 or 128 for IPv6")
-	errUnclosedSquare = errors.New("ipaddr: [ without a closing ] before the port")
+	errPrefixLength   = errors.New("ipaddr: prefix length is not a decimal number without leading zeros from 0 to 32 for IPv4 or 128 for IPv6")
 )
 
 // An Addr is an IPv4 or IPv6 address without a zone. The zero Addr is not a
@@ -78,33 +77,21 @@ func ParseAddr(s string) (Addr, error) {
 // dots, each without leading zeros.
 func parseIPv4(s string) (uint32, error) {
 	var v4 uint32
-	fields := 0
-	for start := 0; ; {
-		end := start
-		var field uint32
-		for end < len(s) && end-start < 4 && '0' <= s[end] && s[end] <= '9' {
-			field = field*10 + uint32(s[end]-'0')
-			end++
-		}
-		n := end - start
-		if n == 0 || n > 3 || field > 255 || (n > 1 && s[start] == '0') {
-			return 0, errV4Field
-		}
-		v4 = v4<<8 | field
-		fields++
-		if end == len(s) {
-			break
-		}
-		if s[end] != '.' {
-			return 0, errV4Field
-		}
-		if fields == 4 {
+	for i := range 4 {
+		field := s
+		if dot := indexByte(s, '.'); dot >= 0 {
+			if i == 3 {
+				return 0, errV4Fields
+			}
+			field, s = s[:dot], s[dot+1:]
+		} else if i < 3 {
 			return 0, errV4Fields
 		}
-		start = end + 1
-	}
-	if fields != 4 {
-		return 0, errV4Fields
+		v, ok := parseCanonicalDecimal(field, 255)
+		if !ok {
+			return 0, errV4Field
+		}
+		v4 = v4<<8 | uint32(v)
 	}
 	return v4, nil
 }
@@ -113,14 +100,11 @@ func parseIPv4(s string) (uint32, error) {
 // digits, with at most one "::" standing for one or more zero groups, and
 // an optional IPv4 address in place of the last two groups.
 func parseIPv6(s string) (Addr, error) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' {
-			if i == len(s)-1 {
-				return Addr{}, errEmptyZone
-			}
-			s = s[:i]
-			break
+	if i := indexByte(s, '%'); i >= 0 {
+		if i == len(s)-1 {
+			return Addr{}, errEmptyZone
 		}
+		s = s[:i]
 	}
 	var groups [8]uint16
 	n := 0         // groups parsed
@@ -221,13 +205,7 @@ func hexDigit(c byte) (uint16, bool) {
 // 0 to 65535 (leading zeros allowed). A zone inside the brackets is
 // accepted and dropped.
 func ParseAddrPort(s string) (Addr, uint16, error) {
-	colon := -1
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == ':' {
-			colon = i
-			break
-		}
-	}
+	colon := lastIndexByte(s, ':')
 	if colon < 0 {
 		return Addr{}, 0, errNoPort
 	}
@@ -235,7 +213,7 @@ func ParseAddrPort(s string) (Addr, uint16, error) {
 	if host == "" {
 		return Addr{}, 0, errEmpty
 	}
-	port, ok := parsePort(portText)
+	port, ok := parseDecimal(portText, 0xffff)
 	if !ok {
 		return Addr{}, 0, errPort
 	}
@@ -253,25 +231,53 @@ func ParseAddrPort(s string) (Addr, uint16, error) {
 	if bracketed != (a.family == ipv6) {
 		return Addr{}, 0, errBrackets
 	}
-	return a, port, nil
+	return a, uint16(port), nil
 }
 
-func parsePort(s string) (uint16, bool) {
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func lastIndexByte(s string, c byte) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// parseDecimal parses one or more decimal digits, leading zeros allowed, as
+// a number no greater than max.
+func parseDecimal(s string, max int) (int, bool) {
 	if s == "" {
 		return 0, false
 	}
-	var port uint32
+	v := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < '0' || c > '9' {
 			return 0, false
 		}
-		port = port*10 + uint32(c-'0')
-		if port > 0xffff {
+		if v = v*10 + int(c-'0'); v > max {
 			return 0, false
 		}
 	}
-	return uint16(port), true
+	return v, true
+}
+
+// parseCanonicalDecimal is parseDecimal without leading zeros, as IPv4
+// fields and prefix lengths are written.
+func parseCanonicalDecimal(s string, max int) (int, bool) {
+	if len(s) > 1 && s[0] == '0' {
+		return 0, false
+	}
+	return parseDecimal(s, max)
 }
 
 // IsValid reports whether a is an address rather than the zero Addr.
@@ -311,79 +317,96 @@ func (a Addr) As16() [16]byte {
 // two or more zero groups written as "::" (RFC 5952), and ::ffff:a.b.c.d
 // for IPv4-mapped addresses. The zero Addr is "invalid IP".
 func (a Addr) String() string {
-	var buf [len("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")]byte
-	return string(a.appendTo(buf[:0]))
+	var t text
+	t.addr(a)
+	return string(t.buf[:t.n])
 }
 
-func (a Addr) appendTo(b []byte) []byte {
+// text is where the String methods write; it holds the longest address
+// and prefix length. Writing into a fixed array rather than appending to a
+// slice keeps the code small in Wasm.
+type text struct {
+	buf [len("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128")]byte
+	n   int
+}
+
+func (t *text) put(c byte) {
+	t.buf[t.n] = c
+	t.n++
+}
+
+func (t *text) addr(a Addr) {
 	switch {
 	case a.family == ipv4:
-		return appendIPv4(b, uint32(a.lo))
+		t.ipv4(uint32(a.lo))
+		return
 	case a.family == invalid:
-		return append(b, "invalid IP"...)
+		t.n += copy(t.buf[t.n:], "invalid IP")
+		return
 	case a.hi == 0 && a.lo>>32 == 0xffff:
-		return appendIPv4(append(b, "::ffff:"...), uint32(a.lo))
-	}
-	var groups [8]uint16
-	for i := range 4 {
-		groups[i] = uint16(a.hi >> (48 - 16*i))
-		groups[i+4] = uint16(a.lo >> (48 - 16*i))
+		t.n += copy(t.buf[t.n:], "::ffff:")
+		t.ipv4(uint32(a.lo))
+		return
 	}
 	// The first longest run of at least two zero groups becomes "::".
-	runStart, runEnd := 0, 0
-	for i := 0; i < 8; {
-		j := i
-		for j < 8 && groups[j] == 0 {
-			j++
+	runStart, runEnd := 8, 8
+	for i, zeros := 0, 0; i <= 8; i++ {
+		if i < 8 && a.group(i) == 0 {
+			zeros++
+			continue
 		}
-		if j-i >= 2 && j-i > runEnd-runStart {
-			runStart, runEnd = i, j
+		if zeros >= 2 && zeros > runEnd-runStart {
+			runStart, runEnd = i-zeros, i
 		}
-		i = j + 1
+		zeros = 0
 	}
 	for i := 0; i < 8; i++ {
-		if i == runStart && runEnd > runStart {
-			b = append(b, "::"...)
+		if i == runStart {
+			t.put(':')
+			t.put(':')
 			i = runEnd - 1
 			continue
 		}
 		if i > 0 && i != runEnd {
-			b = append(b, ':')
+			t.put(':')
 		}
-		b = appendHex(b, groups[i])
+		t.hex(a.group(i))
 	}
-	return b
 }
 
-func appendIPv4(b []byte, v4 uint32) []byte {
-	for i := range 4 {
-		if i > 0 {
-			b = append(b, '.')
+func (t *text) ipv4(v4 uint32) {
+	for shift := 24; shift >= 0; shift -= 8 {
+		t.decimal(uint8(v4 >> shift))
+		if shift > 0 {
+			t.put('.')
 		}
-		b = appendDecimal(b, uint8(v4>>(24-8*i)))
 	}
-	return b
 }
 
-func appendDecimal(b []byte, v uint8) []byte {
+func (t *text) decimal(v uint8) {
 	if v >= 100 {
-		b = append(b, '0'+v/100)
+		t.put('0' + v/100)
 	}
 	if v >= 10 {
-		b = append(b, '0'+v/10%10)
+		t.put('0' + v/10%10)
 	}
-	return append(b, '0'+v%10)
+	t.put('0' + v%10)
 }
 
-func appendHex(b []byte, g uint16) []byte {
+func (t *text) hex(g uint16) {
 	const digits = "0123456789abcdef"
-	started := false
 	for shift := 12; shift >= 0; shift -= 4 {
-		d := g >> shift & 0xf
-		if d != 0 || started || shift == 0 {
-			b = append(b, digits[d])
-			started = true
+		if g>>shift != 0 || shift == 0 {
+			t.put(digits[g>>shift&0xf])
 		}
 	}
-	return b
+}
+
+// group returns the i-th 16-bit group of the IPv6 form of a, from 0 to 7.
+func (a Addr) group(i int) uint16 {
+	w := a.hi
+	if i >= 4 {
+		w = a.lo
+	}
+	return uint16(w >> (48 - 16*(i%4)))
 }

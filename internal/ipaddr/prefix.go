@@ -13,13 +13,7 @@ type Prefix struct {
 // 10.0.0.0/8. The length is decimal without a sign or leading zeros, at
 // most 32 for IPv4 and 128 for IPv6. IPv6 zones are rejected.
 func ParsePrefix(s string) (Prefix, error) {
-	slash := -1
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '/' {
-			slash = i
-			break
-		}
-	}
+	slash := lastIndexByte(s, '/')
 	if slash < 0 {
 		return Prefix{}, errNoSlash
 	}
@@ -28,40 +22,22 @@ func ParsePrefix(s string) (Prefix, error) {
 	if err != nil {
 		return Prefix{}, err
 	}
-	if a.family == ipv6 && hasZone(addrText) {
+	if a.family == ipv6 && indexByte(addrText, '%') >= 0 {
 		return Prefix{}, errZoneInPrefix
-	}
-	if bitsText == "" || (len(bitsText) > 1 && bitsText[0] == '0') {
-		return Prefix{}, errPrefixLength
 	}
 	maxBits := 32
 	if a.family == ipv6 {
 		maxBits = 128
 	}
-	bits := 0
-	for i := 0; i < len(bitsText); i++ {
-		c := bitsText[i]
-		if c < '0' || c > '9' {
-			return Prefix{}, errPrefixLength
-		}
-		if bits = bits*10 + int(c-'0'); bits > maxBits {
-			return Prefix{}, errPrefixTooLong
-		}
+	bits, ok := parseCanonicalDecimal(bitsText, maxBits)
+	if !ok {
+		return Prefix{}, errPrefixLength
 	}
 	p := Prefix{addr: a, bits: uint8(bits)}
 	hiMask, loMask := p.masks()
 	p.addr.hi &= hiMask
 	p.addr.lo &= loMask
 	return p, nil
-}
-
-func hasZone(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' {
-			return true
-		}
-	}
-	return false
 }
 
 // masks returns the bits of the 128-bit form of an address that p fixes.
@@ -107,7 +83,9 @@ func (p Prefix) String() string {
 	if p.addr.family == invalid {
 		return "invalid Prefix"
 	}
-	var buf [len("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128")]byte
-	b := append(p.addr.appendTo(buf[:0]), '/')
-	return string(appendDecimal(b, p.bits))
+	var t text
+	t.addr(p.addr)
+	t.put('/')
+	t.decimal(p.bits)
+	return string(t.buf[:t.n])
 }
