@@ -159,34 +159,26 @@ func allInputs() []string {
 	return append(append(append([]string{}, handInputs...), generatedInputs(30000)...), mutatedInputs(30000)...)
 }
 
-func TestParseAddrMatchesNetip(t *testing.T) {
-	accepted := 0
-	for _, s := range allInputs() {
-		if checkParseAddr(t, s) {
-			accepted++
-		}
+func TestParseMatchesNetip(t *testing.T) {
+	inputs := allInputs()
+	for _, tt := range []struct {
+		name  string
+		check func(*testing.T, string) bool
+	}{
+		{name: "ParseAddr", check: checkParseAddr},
+		{name: "ParseAddrPort", check: checkParseAddrPort},
+		{name: "ParsePrefix", check: checkParsePrefix},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			accepted := 0
+			for _, s := range inputs {
+				if tt.check(t, s) {
+					accepted++
+				}
+			}
+			t.Logf("%d of %d inputs accepted", accepted, len(inputs))
+		})
 	}
-	t.Logf("%d inputs accepted", accepted)
-}
-
-func TestParseAddrPortMatchesNetip(t *testing.T) {
-	accepted := 0
-	for _, s := range allInputs() {
-		if checkParseAddrPort(t, s) {
-			accepted++
-		}
-	}
-	t.Logf("%d inputs accepted", accepted)
-}
-
-func TestParsePrefixMatchesNetip(t *testing.T) {
-	accepted := 0
-	for _, s := range allInputs() {
-		if checkParsePrefix(t, s) {
-			accepted++
-		}
-	}
-	t.Logf("%d inputs accepted", accepted)
 }
 
 // TestContainsMatchesNetip tests every prefix the inputs hold against the
