@@ -74,26 +74,39 @@ func ParseAddr(s string) (Addr, error) {
 }
 
 // parseIPv4 parses exactly four decimal fields from 0 to 255, separated by
-// dots, each without leading zeros.
+// dots, each without leading zeros. It reads s once: most source addresses
+// are IPv4.
 func parseIPv4(s string) (uint32, error) {
-	var v4 uint32
-	for i := range 4 {
-		field := s
-		if dot := indexByte(s, '.'); dot >= 0 {
-			if i == 3 {
-				return 0, errV4Fields
+	var v4, field uint32
+	fields, digits := 0, 0 // fields before this one, digits in this one
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case '0' <= c && c <= '9':
+			if digits == 1 && field == 0 {
+				return 0, errV4Field // a leading zero
 			}
-			field, s = s[:dot], s[dot+1:]
-		} else if i < 3 {
+			field = field*10 + uint32(c-'0')
+			digits++
+			if field > 255 {
+				return 0, errV4Field
+			}
+		case c == '.' && digits > 0 && fields < 3:
+			v4 = v4<<8 | field
+			fields++
+			field, digits = 0, 0
+		case c == '.' && digits > 0:
 			return 0, errV4Fields
-		}
-		v, ok := parseCanonicalDecimal(field, 255)
-		if !ok {
+		default:
 			return 0, errV4Field
 		}
-		v4 = v4<<8 | uint32(v)
 	}
-	return v4, nil
+	if digits == 0 {
+		return 0, errV4Field
+	}
+	if fields < 3 {
+		return 0, errV4Fields
+	}
+	return v4<<8 | field, nil
 }
 
 // parseIPv6 parses up to eight colon-separated groups of one to four hex
@@ -271,8 +284,8 @@ func parseDecimal(s string, max int) (int, bool) {
 	return v, true
 }
 
-// parseCanonicalDecimal is parseDecimal without leading zeros, as IPv4
-// fields and prefix lengths are written.
+// parseCanonicalDecimal is parseDecimal without leading zeros, as prefix
+// lengths are written.
 func parseCanonicalDecimal(s string, max int) (int, bool) {
 	if len(s) > 1 && s[0] == '0' {
 		return 0, false
