@@ -2,10 +2,11 @@ package faults
 
 import (
 	"math/rand/v2"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/steadfast-proxy/steadfast/internal/ipaddr"
 )
 
 // Request gives the decision logic what it needs, lazily (each call may be a host call).
@@ -18,7 +19,7 @@ type Request interface {
 	Cluster() string
 	// SourceIP is the downstream address; called only if match.source_cidrs
 	// is set.
-	SourceIP() (netip.Addr, bool)
+	SourceIP() (ipaddr.Addr, bool)
 	// HeaderCount is how many times a request header, by lower-case name,
 	// is given. It may read every header, so it is called only on the rare
 	// path of a request that presents the right token.

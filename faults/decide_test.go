@@ -3,13 +3,14 @@ package faults
 import (
 	"fmt"
 	"math/rand/v2"
-	"net/netip"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/steadfast-proxy/steadfast/internal/ipaddr"
 )
 
 // fakeRequest is a Request from a map of headers; when record is set it
@@ -50,11 +51,11 @@ func (r *fakeRequest) Cluster() string {
 	return r.cluster
 }
 
-func (r *fakeRequest) SourceIP() (netip.Addr, bool) {
+func (r *fakeRequest) SourceIP() (ipaddr.Addr, bool) {
 	if r.record {
 		r.calls = append(r.calls, "source")
 	}
-	a, err := netip.ParseAddr(r.source)
+	a, err := ipaddr.ParseAddr(r.source)
 	return a, err == nil
 }
 

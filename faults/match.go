@@ -1,10 +1,10 @@
 package faults
 
 import (
-	"net/netip"
 	"slices"
 	"strings"
 
+	"github.com/steadfast-proxy/steadfast/internal/ipaddr"
 	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 	"github.com/steadfast-proxy/steadfast/internal/rx"
 )
@@ -120,7 +120,7 @@ type matcher struct {
 	path     rule
 	headers  []headerRule
 	clusters []string
-	cidrs    []netip.Prefix
+	cidrs    []ipaddr.Prefix
 }
 
 func (m *Match) prepare(path string) (matcher, error) {
@@ -183,11 +183,11 @@ func (m *Match) prepare(path string) (matcher, error) {
 	}
 	out.clusters = m.Clusters
 	for i, cidr := range m.SourceCIDRs {
-		p, err := netip.ParsePrefix(cidr)
+		p, err := ipaddr.ParsePrefix(cidr) // masked
 		if err != nil {
 			return out, pipeline.Errorf(pipeline.Index(pipeline.Join(path, "source_cidrs"), i), "%q is not a CIDR such as 10.0.0.0/8 or fd00::/8", cidr)
 		}
-		out.cidrs = append(out.cidrs, p.Masked())
+		out.cidrs = append(out.cidrs, p)
 	}
 	return out, nil
 }
@@ -224,8 +224,8 @@ func (m *matcher) matches(req Request) bool {
 		if !ok {
 			return false
 		}
-		ip = ip.Unmap().WithZone("")
-		return slices.ContainsFunc(m.cidrs, func(p netip.Prefix) bool { return p.Contains(ip) })
+		ip = ip.Unmap() // ipaddr drops zones
+		return slices.ContainsFunc(m.cidrs, func(p ipaddr.Prefix) bool { return p.Contains(ip) })
 	}
 	return true
 }

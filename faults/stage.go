@@ -3,9 +3,9 @@ package faults
 import (
 	"errors"
 	"math/rand/v2"
-	"net/netip"
 	"time"
 
+	"github.com/steadfast-proxy/steadfast/internal/ipaddr"
 	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 )
 
@@ -299,14 +299,14 @@ func (r request) Cluster() string { return r.s.Cluster() }
 
 var propertySourceAddress = []string{"source", "address"}
 
-func (r request) SourceIP() (netip.Addr, bool) {
+func (r request) SourceIP() (ipaddr.Addr, bool) {
 	b, ok := r.s.Property(propertySourceAddress)
 	if !ok {
-		return netip.Addr{}, false
+		return ipaddr.Addr{}, false
 	}
-	if ap, err := netip.ParseAddrPort(string(b)); err == nil {
-		return ap.Addr().Unmap(), true
+	if a, _, err := ipaddr.ParseAddrPort(string(b)); err == nil {
+		return a.Unmap(), true
 	}
-	a, err := netip.ParseAddr(string(b))
+	a, err := ipaddr.ParseAddr(string(b))
 	return a.Unmap(), err == nil
 }

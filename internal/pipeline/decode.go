@@ -100,6 +100,7 @@ func (f *Fields) Err() error {
 }
 
 // Value decodes the field name with fn, unless it is absent.
+//
 //go:noinline
 func (f *Fields) Value(name string, fn func(v Value) error) {
 	if v, ok := f.Take(name); ok {
@@ -108,10 +109,12 @@ func (f *Fields) Value(name string, fn func(v Value) error) {
 }
 
 // Custom decodes the field name into d, unless it is absent.
+//
 //go:noinline
 func (f *Fields) Custom(name string, d ValueDecoder) { f.Value(name, d.DecodeValue) }
 
 // String reads a string; null leaves dst as it is.
+//
 //go:noinline
 func (f *Fields) String(name string, dst *string) {
 	f.Value(name, func(v Value) (err error) {
@@ -123,6 +126,7 @@ func (f *Fields) String(name string, dst *string) {
 }
 
 // StringPtr reads a string; null sets dst to nil.
+//
 //go:noinline
 func (f *Fields) StringPtr(name string, dst **string) {
 	f.Value(name, func(v Value) error {
@@ -139,6 +143,7 @@ func (f *Fields) StringPtr(name string, dst **string) {
 }
 
 // Bool reads true or false; null leaves dst as it is.
+//
 //go:noinline
 func (f *Fields) Bool(name string, dst *bool) {
 	f.Value(name, func(v Value) (err error) {
@@ -150,6 +155,7 @@ func (f *Fields) Bool(name string, dst *bool) {
 }
 
 // BoolPtr reads true or false; null sets dst to nil.
+//
 //go:noinline
 func (f *Fields) BoolPtr(name string, dst **bool) {
 	f.Value(name, func(v Value) error {
@@ -166,6 +172,7 @@ func (f *Fields) BoolPtr(name string, dst **bool) {
 }
 
 // Int reads a whole number; null leaves dst as it is.
+//
 //go:noinline
 func (f *Fields) Int(name string, dst *int) {
 	f.Value(name, func(v Value) (err error) {
@@ -177,6 +184,7 @@ func (f *Fields) Int(name string, dst *int) {
 }
 
 // IntPtr reads a whole number; null sets dst to nil.
+//
 //go:noinline
 func (f *Fields) IntPtr(name string, dst **int) {
 	f.Value(name, func(v Value) error {
@@ -193,6 +201,7 @@ func (f *Fields) IntPtr(name string, dst **int) {
 }
 
 // Uint64 reads a whole number from 0; null leaves dst as it is.
+//
 //go:noinline
 func (f *Fields) Uint64(name string, dst *uint64) {
 	f.Value(name, func(v Value) (err error) {
@@ -204,6 +213,7 @@ func (f *Fields) Uint64(name string, dst *uint64) {
 }
 
 // Float reads a number; null leaves dst as it is.
+//
 //go:noinline
 func (f *Fields) Float(name string, dst *float64) {
 	f.Value(name, func(v Value) (err error) {
@@ -215,6 +225,7 @@ func (f *Fields) Float(name string, dst *float64) {
 }
 
 // FloatPtr reads a number; null sets dst to nil.
+//
 //go:noinline
 func (f *Fields) FloatPtr(name string, dst **float64) {
 	f.Value(name, func(v Value) error {
@@ -231,6 +242,7 @@ func (f *Fields) FloatPtr(name string, dst **float64) {
 }
 
 // Duration reads a duration string; null leaves dst as it is.
+//
 //go:noinline
 func (f *Fields) Duration(name string, dst *Duration) {
 	f.Value(name, func(v Value) error {
@@ -242,6 +254,7 @@ func (f *Fields) Duration(name string, dst *Duration) {
 }
 
 // DurationPtr reads a duration string; null sets dst to nil.
+//
 //go:noinline
 func (f *Fields) DurationPtr(name string, dst **Duration) {
 	f.Value(name, func(v Value) error {
@@ -259,6 +272,7 @@ func (f *Fields) DurationPtr(name string, dst **Duration) {
 }
 
 // Percent reads a percentage; null leaves dst as it is.
+//
 //go:noinline
 func (f *Fields) Percent(name string, dst *Percent) {
 	f.Value(name, func(v Value) error {
@@ -270,6 +284,7 @@ func (f *Fields) Percent(name string, dst *Percent) {
 }
 
 // PercentPtr reads a percentage; null sets dst to nil.
+//
 //go:noinline
 func (f *Fields) PercentPtr(name string, dst **Percent) {
 	f.Value(name, func(v Value) error {
@@ -287,6 +302,7 @@ func (f *Fields) PercentPtr(name string, dst **Percent) {
 }
 
 // Strings reads a list of strings; null sets dst to nil.
+//
 //go:noinline
 func (f *Fields) Strings(name string, dst *[]string) {
 	ValueList(f, name, dst, func(v Value, s *string) (err error) {
@@ -297,6 +313,7 @@ func (f *Fields) Strings(name string, dst *[]string) {
 
 // StringMap reads an object of strings, adding its members to dst; null
 // sets dst to nil.
+//
 //go:noinline
 func (f *Fields) StringMap(name string, dst *map[string]string) {
 	ValueMap(f, name, dst, func(v Value, s *string) (err error) {
@@ -306,6 +323,7 @@ func (f *Fields) StringMap(name string, dst *map[string]string) {
 }
 
 // Object decodes the object in the field name into d, over what d holds.
+//
 //go:noinline
 func (f *Fields) Object(name string, d Decoder) {
 	if v, ok := f.Take(name); ok {
@@ -315,6 +333,7 @@ func (f *Fields) Object(name string, d Decoder) {
 
 // ObjectPtr decodes the object in the field name into *dst, allocating it
 // when nil and overlaying it otherwise; null sets dst to nil.
+//
 //go:noinline
 func ObjectPtr[T any, PT interface {
 	*T
@@ -333,6 +352,7 @@ func ObjectPtr[T any, PT interface {
 }
 
 // List decodes a list of objects into a new slice; null sets dst to nil.
+//
 //go:noinline
 func List[T any, PT interface {
 	*T
@@ -343,6 +363,7 @@ func List[T any, PT interface {
 
 // ValueList decodes a list with fn, element by element, into a new slice;
 // null sets dst to nil.
+//
 //go:noinline
 func ValueList[T any](f *Fields, name string, dst *[]T, fn func(v Value, dst *T) error) {
 	f.Value(name, func(v Value) error {
@@ -367,6 +388,7 @@ func ValueList[T any](f *Fields, name string, dst *[]T, fn func(v Value, dst *T)
 
 // Map decodes an object of objects, adding its members to dst; null sets
 // dst to nil.
+//
 //go:noinline
 func Map[T any, PT interface {
 	*T
@@ -377,6 +399,7 @@ func Map[T any, PT interface {
 
 // ValueMap decodes an object's members with fn, adding them to dst; null
 // sets dst to nil.
+//
 //go:noinline
 func ValueMap[T any](f *Fields, name string, dst *map[string]T, fn func(v Value, dst *T) error) {
 	f.Value(name, func(v Value) error {
