@@ -67,7 +67,7 @@ next:
 				return true
 			case opRune:
 				if p < len(s) && s[p] < utf8.RuneSelf {
-					if c := s[p]; i.ascii[c/64]&(1<<(c%64)) == 0 {
+					if !i.hasASCII(s[p]) {
 						continue next
 					}
 					p++

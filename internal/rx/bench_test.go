@@ -29,6 +29,8 @@ func BenchmarkMatch(b *testing.B) {
 		{"bot-miss-1k", `(?i)\b(bot|crawler|spider)\b`, strings.Repeat("Mozilla/5.0 (X11; Linux x86_64) ", 32)},
 		{"literal-miss-4k", `/admin/[a-z]+`, "/" + strings.Repeat("static/", 585)},
 		{"bearer-miss-4k", `^Bearer .+$`, "Basic " + strings.Repeat("A", 4090)},
+		// Over the backtracker's bound: the Pike VM.
+		{"bot-miss-16k", `(?i)\b(bot|crawler|spider)\b`, strings.Repeat("Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1; Trident/5.0) ", 256)},
 		// A rule that lists a hundred user agents.
 		{"alt100", alt100, "AGENTXXC/1.0"},
 		{"alt100-miss", alt100, "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"},

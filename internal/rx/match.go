@@ -157,7 +157,7 @@ func (re *Regexp) pike(s string) bool {
 		after, aw := decode(s, pos)
 		for _, pc := range cur.threads {
 			i := &re.prog[pc]
-			if re.matchRune(i, r) && re.follow(next, i.out, r, after) {
+			if (r < utf8.RuneSelf && i.hasASCII(byte(r)) || r >= utf8.RuneSelf && re.matchRune(i, r)) && re.follow(next, i.out, r, after) {
 				return true
 			}
 		}
@@ -178,9 +178,12 @@ func decode(s string, i int) (rune, int) {
 	return utf8.DecodeRuneInString(s[i:])
 }
 
+// hasASCII reports whether rune instruction i matches the ASCII rune c.
+func (i *inst) hasASCII(c byte) bool { return i.ascii[c>>6&1]&(1<<(c&63)) != 0 }
+
 func (re *Regexp) matchRune(i *inst, r rune) bool {
-	if r < 128 {
-		return i.ascii[r>>6]&(1<<(r&63)) != 0
+	if r < utf8.RuneSelf {
+		return i.hasASCII(byte(r))
 	}
 	spans := re.spans[i.arg:i.end]
 	lo, hi := 0, len(spans)
