@@ -43,6 +43,14 @@ func sameAsRegexp(t *testing.T, expr, subject string) {
 	if g, w := got.MatchString(subject), want.MatchString(subject); g != w {
 		t.Fatalf("Compile(%q).MatchString(%q) = %v, regexp says %v", expr, subject, g, w)
 	}
+	// MatchString picks one engine by size; both must agree.
+	w := want.MatchString(subject)
+	if g := got.pike(subject); g != w {
+		t.Fatalf("Compile(%q): Pike VM on %q = %v, regexp says %v", expr, subject, g, w)
+	}
+	if g := got.backtrack(subject); g != w {
+		t.Fatalf("Compile(%q): backtracker on %q = %v, regexp says %v", expr, subject, g, w)
+	}
 }
 
 // differential is a table of expressions, each tried against every subject

@@ -8,9 +8,14 @@
 // just that: Compile and MatchString, with the match/no-match answers of
 // regexp for every expression both accept.
 //
-// Matching is a Thompson NFA simulation (a Pike VM without captures): time
-// is linear in len(subject) × program size and never backtracks; programs
-// are limited to MaxProgram instructions.
+// Matching takes time linear in len(subject) × program size; programs are
+// limited to MaxProgram instructions. A search first skips to where a match
+// can start (a literal prefix, or a byte that can begin one) and rejects at
+// once a subject without it. When program size × (len(subject)+1) fits in
+// 256 Kbit, a depth-first search runs that marks each (instruction,
+// position) pair it reaches and never reaches one twice; otherwise a
+// Thompson NFA simulation (a Pike VM without captures) runs all threads in
+// step. Neither allocates once its buffers, held in the Regexp, have grown.
 //
 // Not supported, each with an error naming it: Unicode classes (\pL,
 // \p{Greek}, \PN), \C, and backreferences such as \1 (RE2 rejects those

@@ -1,6 +1,9 @@
 package rx
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Regexp is a compiled expression. MatchString reuses buffers held here so
 // that it does not allocate: a Regexp is not safe for concurrent use (a
@@ -11,9 +14,20 @@ type Regexp struct {
 	spans []span
 	// anchored is set when every match must start at the beginning of the
 	// subject (\A or ^ without (?m)), so the search stops early.
-	anchored  bool
+	anchored bool
+	// skip is set when a match cannot be empty: first is then the set of
+	// bytes it can start with, and the search skips the others.
+	skip  bool
+	first [4]uint64
+	// prefix is the literal text every match starts with, if any, and
+	// prefixPC the instruction after it.
+	prefix    string
+	prefixPC  int32
 	cur, next threadSet
 	stack     []int32
+	// visited and jobs are the backtracker's.
+	visited []uint64
+	jobs    []job
 }
 
 // threadSet is a sparse set of the instructions visited at one position
@@ -55,11 +69,17 @@ func Compile(expr string) (*Regexp, error) {
 	if err != nil {
 		return nil, err
 	}
+	first, skip := firstBytes(prog, spans)
+	prefix, prefixPC := literalPrefix(n)
 	return &Regexp{
 		expr:     expr,
 		prog:     prog,
 		spans:    spans,
 		anchored: anchoredAtStart(n),
+		skip:     skip,
+		first:    first,
+		prefix:   prefix,
+		prefixPC: prefixPC,
 		cur:      newThreadSet(len(prog)),
 		next:     newThreadSet(len(prog)),
 		stack:    make([]int32, 0, len(prog)),
@@ -93,12 +113,36 @@ func anchoredAtStart(n *node) bool {
 // MatchString reports whether s contains a match, in linear time. Each
 // byte of s that is not valid UTF-8 reads as U+FFFD, as in regexp.
 func (re *Regexp) MatchString(s string) bool {
+	if re.skip && (len(s) == 0 || re.anchored && !re.canStart(s[0])) ||
+		re.anchored && !strings.HasPrefix(s, re.prefix) {
+		return false
+	}
+	if len(re.prog)*(len(s)+1) <= maxBacktrack {
+		return re.backtrack(s)
+	}
+	return re.pike(s)
+}
+
+// pike runs the Pike VM: every thread in step, one rune at a time.
+func (re *Regexp) pike(s string) bool {
 	cur, next := &re.cur, &re.next
 	cur.clear()
 	next.clear()
 	prev := rune(-1)
 	r, w := decode(s, 0)
 	for pos := 0; ; {
+		if len(cur.threads) == 0 && re.skip && !re.anchored {
+			// Nothing under way: go on where a match can start.
+			i := re.nextStart(s, pos)
+			if i < 0 {
+				return false
+			}
+			if i > pos {
+				cur.clear()
+				pos, prev = i, before(s, i)
+				r, w = decode(s, i)
+			}
+		}
 		if pos == 0 || !re.anchored {
 			if re.follow(cur, 0, prev, r) {
 				return true
@@ -113,7 +157,7 @@ func (re *Regexp) MatchString(s string) bool {
 		after, aw := decode(s, pos)
 		for _, pc := range cur.threads {
 			i := &re.prog[pc]
-			if re.matchRune(i, r) && re.follow(next, i.out, r, after) {
+			if (r < utf8.RuneSelf && i.hasASCII(byte(r)) || r >= utf8.RuneSelf && re.matchRune(i, r)) && re.follow(next, i.out, r, after) {
 				return true
 			}
 		}
@@ -134,9 +178,12 @@ func decode(s string, i int) (rune, int) {
 	return utf8.DecodeRuneInString(s[i:])
 }
 
+// hasASCII reports whether rune instruction i matches the ASCII rune c.
+func (i *inst) hasASCII(c byte) bool { return i.ascii[c>>6&1]&(1<<(c&63)) != 0 }
+
 func (re *Regexp) matchRune(i *inst, r rune) bool {
-	if r < 128 {
-		return i.ascii[r>>6]&(1<<(r&63)) != 0
+	if r < utf8.RuneSelf {
+		return i.hasASCII(byte(r))
 	}
 	spans := re.spans[i.arg:i.end]
 	lo, hi := 0, len(spans)

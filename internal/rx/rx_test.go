@@ -126,6 +126,18 @@ func TestMatchDoesNotAllocate(t *testing.T) {
 	if allocs := testing.AllocsPerRun(100, func() { re.MatchString(subject) }); allocs != 0 {
 		t.Fatalf("MatchString allocates %v times per call", allocs)
 	}
+	// Past the backtracker's bound, the Pike VM: no allocation either, and
+	// the backtracker's visited set stays within the bound.
+	long := strings.Repeat(subject, 200)
+	if len(re.prog)*(len(long)+1) <= maxBacktrack {
+		t.Fatalf("subject of %d bytes is not past the bound", len(long))
+	}
+	if allocs := testing.AllocsPerRun(10, func() { re.MatchString(long) }); allocs != 0 {
+		t.Fatalf("MatchString allocates %v times per call on %d bytes", allocs, len(long))
+	}
+	if words := cap(re.visited); words > maxBacktrack/64 {
+		t.Fatalf("visited set of %d words, over %d", words, maxBacktrack/64)
+	}
 }
 
 // TestLinearTime matches the classic backtracking trap (a?){n}a{n} against
@@ -146,6 +158,15 @@ func TestLinearTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	if re.MatchString(strings.Repeat("x", 100000)) {
+		t.Fatal("match without y")
+	}
+	// Within the backtracker's bound too: it marks each (instruction,
+	// position) it reaches and never comes back to one.
+	short := strings.Repeat("x", 5000)
+	if len(re.prog)*(len(short)+1) > maxBacktrack {
+		t.Fatalf("subject of %d bytes is past the bound", len(short))
+	}
+	if re.MatchString(short) {
 		t.Fatal("match without y")
 	}
 }
