@@ -24,6 +24,9 @@ package e2e
 //	STEADFAST_COST_ROUNDS    rounds, at least 2 (default 12; 8–16 give a standard error of 1–2 µs on a quiet machine)
 //	STEADFAST_COST_REQUESTS  requests per batch, one batch per route and round (default 4000)
 //	STEADFAST_COST_ROWS      comma-separated rows to measure (default all); none and minimal-go always are
+//	STEADFAST_COST_BASELINE  a suite.wasm built from another commit: adds the row suite-baseline, the
+//	                         suite-faults-0-webhookauth-off row's entry with that module on a VM of its own
+//	                         (compare the two rows to see what a change costs per request)
 //
 // The result is printed in the test log and written to build/bench.md as a
 // section of its own (appended, or replacing the section of an earlier run).
@@ -67,6 +70,8 @@ const (
 	// costGOGCMarker that of the suite entry at GOGC=100.
 	costSuiteMarker = "x-cost-suite-verified"
 	costGOGCMarker  = "x-cost-suite-gogc100-verified"
+	// costBaselineMarker is that of the suite entry of STEADFAST_COST_BASELINE.
+	costBaselineMarker = "x-cost-suite-baseline-verified"
 	// costFaultsZero injects nothing: the request passes through faults.
 	costFaultsZero = `"abort":{"percentage":0,"http_status":503},"delay":{"percentage":0,"fixed":"100ms"}`
 	// costSuiteVM is the vm_id of every entry from build/suite.wasm.
@@ -163,7 +168,8 @@ var (
 	costFaults = suiteFilter(harness.Wasm{Name: "cost.faults-0", RootID: "faults"},
 		func([]string) string { return "{" + costFaultsZero + "}" },
 		func(p costProbe) bool {
-			return faultsCounted("")(p) && p.upstream.Header.Get(costSuiteMarker) != "" && p.upstream.Header.Get(costGOGCMarker) != ""
+			return faultsCounted("")(p) && p.upstream.Header.Get(costSuiteMarker) != "" && p.upstream.Header.Get(costGOGCMarker) != "" &&
+				p.upstream.Header.Get(costBaselineMarker) != ""
 		})
 	costFaultsNoLabel = suiteFilter(harness.Wasm{Name: "cost.faults-0-nolabel", RootID: "faults"},
 		func([]string) string { return "{" + costFaultsZero + `,"route_metrics":false}` },
@@ -235,6 +241,26 @@ var costSuiteGOGC100 = &costFilter{
 	ran: func(p costProbe) bool { return faultsCounted("")(p) && p.upstream.Header.Get(costGOGCMarker) == "" },
 }
 
+// costSuiteBaseline is costSuite with the module STEADFAST_COST_BASELINE
+// names, on a VM of its own: the row shows what the module built from this
+// tree costs per request against one built from another commit.
+var costSuiteBaseline = &costFilter{
+	name: "cost.suite-baseline",
+	entry: func(t testing.TB, routes []string) harness.HTTPFilter {
+		w := costSuite.entry(t, routes).(harness.Wasm)
+		w.Name = "cost.suite-baseline"
+		w.Module = os.Getenv("STEADFAST_COST_BASELINE")
+		w.VMID = costSuiteVM + "-baseline"
+		w.Configuration = strings.Replace(w.Configuration, costSuiteMarker, costBaselineMarker, 1)
+		return w
+	},
+	ran: func(p costProbe) bool { return faultsCounted("")(p) && p.upstream.Header.Get(costBaselineMarker) == "" },
+}
+
+// costSpoofed are the verified markers every probe carries, which an entry
+// that ran removes.
+var costSpoofed = []string{costMarker, costSuiteMarker, costGOGCMarker, costBaselineMarker}
+
 // suiteFilter is w, an entry of build/suite.wasm with its configuration
 // for the routes it runs on. Every such entry has the same vm_id and
 // environment, so one VM per worker serves them all, as a user would
@@ -293,20 +319,29 @@ func costParameters(t *testing.T) costParams {
 		requests: envInt(t, "STEADFAST_COST_REQUESTS", 4000),
 		rows:     costRows,
 	}
+	if base := os.Getenv("STEADFAST_COST_BASELINE"); base != "" {
+		_, err := os.Stat(base)
+		require.NoError(t, err, "STEADFAST_COST_BASELINE")
+		p.rows = append(slices.Clone(p.rows), costRow{
+			name:    "suite-baseline",
+			about:   "suite-faults-0-webhookauth-off with the module in STEADFAST_COST_BASELINE",
+			filters: []*costFilter{costSuiteBaseline},
+		})
+	}
 	require.GreaterOrEqual(t, p.rounds, 2, "STEADFAST_COST_ROUNDS: a standard error needs two rounds")
 	names := os.Getenv("STEADFAST_COST_ROWS")
 	if names == "" {
 		return p
 	}
-	want := []string{costBaseline, costMinimal}
+	want := []string{costBaseline, costMinimal, "suite-baseline"}
 	for name := range strings.SplitSeq(names, ",") {
 		name = strings.TrimSpace(name)
-		if !slices.ContainsFunc(costRows, func(r costRow) bool { return r.name == name }) {
+		if !slices.ContainsFunc(p.rows, func(r costRow) bool { return r.name == name }) {
 			t.Fatalf("STEADFAST_COST_ROWS: no row %q", name)
 		}
 		want = append(want, name)
 	}
-	p.rows = slices.DeleteFunc(slices.Clone(costRows), func(r costRow) bool { return !slices.Contains(want, r.name) })
+	p.rows = slices.DeleteFunc(slices.Clone(p.rows), func(r costRow) bool { return !slices.Contains(want, r.name) })
 	return p
 }
 
@@ -401,12 +436,18 @@ func checkCostRoute(t *testing.T, envoy *harness.Envoy, up *harness.Upstream, ro
 	t.Helper()
 	probe := costProbe{route: row.name, before: envoy.Stats()}
 	before := up.Count()
-	resp := harness.Get(t, url, costMarker, "spoofed", costSuiteMarker, "spoofed", costGOGCMarker, "spoofed")
+	var spoof []string
+	header := http.Header{}
+	for _, m := range costSpoofed {
+		spoof = append(spoof, m, "spoofed")
+		header.Set(m, "spoofed")
+	}
+	resp := harness.Get(t, url, spoof...)
 	require.Equal(t, row.want(), resp.Status, "%s: the probe's answer", url)
 	if up.Count() > before {
 		probe.upstream = up.Last()
 	} else {
-		probe.upstream = harness.Request{Header: http.Header{costMarker: {"spoofed"}, costSuiteMarker: {"spoofed"}, costGOGCMarker: {"spoofed"}}}
+		probe.upstream = harness.Request{Header: header}
 	}
 	probe.after = envoy.Stats()
 	for _, f := range chain {
