@@ -8,7 +8,7 @@ import (
 
 // JSON without encoding/json: configurations are parsed into a Value tree
 // and read field by field (Fields), so no reflection is linked into a
-// module. encoding/json with reflect and fmt is about 550 KB of Wasm code,
+// module. encoding/json with reflect and fmt is over 500 KB of Wasm code,
 // and every Envoy worker compiles all of it.
 
 // Kind is the type of a JSON value.
