@@ -191,9 +191,9 @@ func (s spec) format(dst []byte, arg any) []byte {
 		}
 		return s.str(dst, v.String())
 	case error:
-		return s.str(dst, v.Error())
+		return s.str(dst, call(v.Error))
 	case Stringer:
-		return s.str(dst, v.String())
+		return s.str(dst, call(v.String))
 	case []string:
 		dst = append(dst, '[')
 		for i, e := range v {
@@ -207,6 +207,18 @@ func (s spec) format(dst []byte, arg any) []byte {
 	dst = append(dst, "%!"...)
 	dst = append(dst, s.verb)
 	return append(dst, "(?)"...)
+}
+
+// call returns what an Error or String method returns, or "<nil>" when it
+// panics, as a method on a nil pointer does: a message must never take its
+// caller down.
+func call(method func() string) (out string) {
+	defer func() {
+		if recover() != nil {
+			out = "<nil>"
+		}
+	}()
+	return method()
 }
 
 func (s spec) str(dst []byte, v string) []byte {

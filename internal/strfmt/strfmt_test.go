@@ -85,3 +85,13 @@ func TestErrorfWraps(t *testing.T) {
 	require.Equal(t, "no wrap here", plain.Error())
 	require.Equal(t, "100% 5", Errorf("100%% %d", 5).Error())
 }
+
+type boom struct{ msg string }
+
+func (b *boom) Error() string { return b.msg }
+
+func TestAMethodThatPanicsPrintsNil(t *testing.T) {
+	var nilErr *boom
+	require.Equal(t, "err: <nil>", Sprintf("err: %v", error(nilErr)))
+	require.Equal(t, fmt.Sprintf("%v", error(nilErr)), Sprintf("%v", error(nilErr)))
+}
