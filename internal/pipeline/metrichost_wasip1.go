@@ -22,10 +22,16 @@ func proxyRecordMetric(id uint32, value uint64) uint32
 //go:wasmimport env proxy_get_metric
 func proxyGetMetric(id uint32, value *uint64) uint32
 
+// noMetric is the handle of a metric the proxy refused to define: an id
+// it never hands out (its type bits name no metric type), so calls on it
+// fail, and are ignored, rather than count into another metric.
+const noMetric = ^uint32(0)
+
 func defineMetric(kind uint32, name string) uint32 {
 	var id uint32
 	if st := proxyDefineMetric(kind, unsafe.StringData(name), int32(len(name)), &id); st != 0 {
 		logf(proxywasm.LogWarn, "steadfast: cannot define the metric %s (status %d)", name, st)
+		return noMetric
 	}
 	return id
 }
