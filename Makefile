@@ -102,7 +102,7 @@ run: build envoy ## start the suite in Envoy with a demo upstream and print what
 # vet checks the arguments of our own formatting functions as it does fmt's
 # (strfmt.Errorf is left out: vet would flag its %w).
 MOD := github.com/steadfast-proxy/steadfast
-PRINTF_FUNCS := $(MOD)/internal/strfmt.Sprintf,$(MOD)/internal/strfmt.Append,$(MOD)/internal/pipeline.Errorf,(*$(MOD)/internal/pipeline.Fields).Failf,$(MOD)/internal/pipeline.logf,$(MOD)/internal/pipeline.Logger.Debugf,$(MOD)/internal/pipeline.Logger.Infof,$(MOD)/internal/pipeline.Logger.Warnf,$(MOD)/internal/pipeline.Logger.Errorf,$(MOD)/internal/pipeline.Logger.Criticalf
+PRINTF_FUNCS := $(MOD)/internal/strfmt.Sprintf,$(MOD)/internal/strfmt.Append,$(MOD)/internal/pipeline.Errorf,$(MOD)/internal/pipeline.logf,$(MOD)/internal/pipeline.Logger.Debugf,$(MOD)/internal/pipeline.Logger.Infof,$(MOD)/internal/pipeline.Logger.Warnf,$(MOD)/internal/pipeline.Logger.Errorf,$(MOD)/internal/pipeline.Logger.Criticalf
 
 check: ## gofmt, go vet (host and wasip1), go mod tidy: fail on any diff
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi

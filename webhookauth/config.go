@@ -276,24 +276,20 @@ func (c *Config) DecodeJSON(f *pipeline.Fields) {
 	f.Int("failure_status", &c.FailureStatus)
 	f.Bool("strip_signature_headers", &c.StripSignatureHeaders)
 	f.StringPtr("verified_header", &c.VerifiedHeader)
-	f.Value("replay", func(v pipeline.Value) error { return decodeObject(v, &c.Replay) })
+	f.Object("replay", &c.Replay)
 	pipeline.ObjectPtr(f, "github", &c.GitHub)
 	pipeline.ObjectPtr(f, "twilio", &c.Twilio)
 	pipeline.ObjectPtr(f, "hmac", &c.HMAC)
 }
 
-// decodeObject decodes an object into d, over what it holds; null leaves
-// d as it is.
-func decodeObject(v pipeline.Value, d pipeline.Decoder) error {
+// decodeSecret decodes an element of a list of secrets; null is the zero
+// Secret, which Validate refuses.
+func decodeSecret(v pipeline.Value, s *Secret) error {
 	if v.IsNull() {
 		return nil
 	}
-	return pipeline.DecodeValue(v, "", d)
+	return pipeline.DecodeValue(v, "", s)
 }
-
-// decodeSecret decodes an element of a list of secrets; null is the zero
-// Secret, which Validate refuses.
-func decodeSecret(v pipeline.Value, s *Secret) error { return decodeObject(v, s) }
 
 // DecodeJSON reads the secret's source.
 func (s *Secret) DecodeJSON(f *pipeline.Fields) {

@@ -143,19 +143,19 @@ func ReplyHeaders(path string, headers map[string]string) ([][2]string, error) {
 		}
 		out = append(out, [2]string{lower, headers[name]})
 	}
-	for i := 1; i < len(out); i++ { // by lower-case name
-		for j := i; j > 0 && out[j][0] < out[j-1][0]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	SortShort(out, func(a, b [2]string) bool { return a[0] < b[0] }) // by lower-case name
 	return out, nil
 }
 
 // SortStrings sorts a short list of strings, such as the names in a
-// configuration, without linking a generic sort (insertion sort).
-func SortStrings(s []string) {
+// configuration.
+func SortStrings(s []string) { SortShort(s, func(a, b string) bool { return a < b }) }
+
+// SortShort sorts a short list stably by less: an insertion sort, a few
+// lines of Wasm where the standard library's sorts link hundreds per type.
+func SortShort[T any](s []T, less func(a, b T) bool) {
 	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+		for j := i; j > 0 && less(s[j], s[j-1]); j-- {
 			s[j], s[j-1] = s[j-1], s[j]
 		}
 	}

@@ -56,9 +56,6 @@ type Fields struct {
 	err    error
 }
 
-// Path is the object's JSON path.
-func (f *Fields) Path() string { return f.path }
-
 // At is the JSON path of the field name.
 func (f *Fields) At(name string) string { return Join(f.path, name) }
 
@@ -83,11 +80,6 @@ func (f *Fields) Fail(name string, err error) {
 	f.errKey, f.err = name, prefixError(f.At(name), err)
 }
 
-// Failf records a message for the field name.
-func (f *Fields) Failf(name, format string, args ...any) {
-	f.Fail(name, Errorf("", format, args...))
-}
-
 // Err returns the first error, in key order, of the fields read with a
 // problem and of the fields nothing read ("unknown field").
 func (f *Fields) Err() error {
@@ -107,11 +99,6 @@ func (f *Fields) Value(name string, fn func(v Value) error) {
 		f.Fail(name, fn(v))
 	}
 }
-
-// Custom decodes the field name into d, unless it is absent.
-//
-//go:noinline
-func (f *Fields) Custom(name string, d ValueDecoder) { f.Value(name, d.DecodeValue) }
 
 // String reads a string; null leaves dst as it is.
 //
@@ -195,18 +182,6 @@ func (f *Fields) IntPtr(name string, dst **int) {
 		n, err := v.Int()
 		if err == nil {
 			*dst = &n
-		}
-		return err
-	})
-}
-
-// Uint64 reads a whole number from 0; null leaves dst as it is.
-//
-//go:noinline
-func (f *Fields) Uint64(name string, dst *uint64) {
-	f.Value(name, func(v Value) (err error) {
-		if !v.IsNull() {
-			*dst, err = v.Uint64()
 		}
 		return err
 	})
@@ -322,11 +297,12 @@ func (f *Fields) StringMap(name string, dst *map[string]string) {
 	})
 }
 
-// Object decodes the object in the field name into d, over what d holds.
+// Object decodes the object in the field name into d, over what d holds;
+// null leaves d as it is, as it does a scalar.
 //
 //go:noinline
 func (f *Fields) Object(name string, d Decoder) {
-	if v, ok := f.Take(name); ok {
+	if v, ok := f.Take(name); ok && !v.IsNull() {
 		f.Fail(name, DecodeValue(v, "", d))
 	}
 }
@@ -384,17 +360,6 @@ func ValueList[T any](f *Fields, name string, dst *[]T, fn func(v Value, dst *T)
 		*dst = out
 		return nil
 	})
-}
-
-// Map decodes an object of objects, adding its members to dst; null sets
-// dst to nil.
-//
-//go:noinline
-func Map[T any, PT interface {
-	*T
-	Decoder
-}](f *Fields, name string, dst *map[string]T) {
-	ValueMap(f, name, dst, func(v Value, e *T) error { return DecodeValue(v, "", PT(e)) })
 }
 
 // ValueMap decodes an object's members with fn, adding them to dst; null

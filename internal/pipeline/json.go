@@ -129,19 +129,6 @@ func (v Value) Int64() (int64, error) {
 	return n, nil
 }
 
-// Uint64 returns a whole number from 0 that fits a uint64, or the error
-// "must be a whole number, zero or more".
-func (v Value) Uint64() (uint64, error) {
-	if v.kind != Number {
-		return 0, errMustUint
-	}
-	n, err := strconv.ParseUint(v.text, 10, 64)
-	if err != nil {
-		return 0, errMustUint
-	}
-	return n, nil
-}
-
 // List returns an array's elements, or the error "must be a list".
 func (v Value) List() ([]Value, error) {
 	if v.kind != Array {
@@ -162,7 +149,6 @@ const (
 	errMustBool   = plainError("must be true or false")
 	errMustNumber = plainError("must be a number")
 	errMustWhole  = plainError("must be a whole number")
-	errMustUint   = plainError("must be a whole number, zero or more")
 	errMustList   = plainError("must be a list")
 	errMustObject = plainError("must be an object")
 )

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -51,18 +52,27 @@ func TestParseJSONErrors(t *testing.T) {
 	}
 }
 
+// TestParseJSONManyKeys covers both sides of the parser's switch from a
+// linear search to a map of the keys past 16 of them.
 func TestParseJSONManyKeys(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("{")
-	for i := range 20000 {
-		if i > 0 {
-			b.WriteString(",")
+	object := func(n int, dup string) []byte {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := range n {
+			b.WriteString(`"k` + strconv.Itoa(i) + `":1,`)
 		}
-		b.WriteString(`"k` + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + `":` + "1")
+		b.WriteString(`"` + dup + `":2}`)
+		return []byte(b.String())
 	}
-	b.WriteString("}")
-	_, err := ParseJSON([]byte(b.String()))
-	require.ErrorContains(t, err, "duplicate key", "found with a map past 16 keys, not a quadratic scan")
+	for _, n := range []int{3, 15, 16, 17, 5000} {
+		v, err := ParseJSON(object(n, "last"))
+		require.NoError(t, err, n)
+		require.Equal(t, n+1, v.Len())
+		for _, dup := range []string{"k0", "k" + strconv.Itoa(n-1)} {
+			_, err := ParseJSON(object(n, dup))
+			require.EqualError(t, err, `duplicate key "`+dup+`"`, "%d keys", n)
+		}
+	}
 }
 
 func TestFieldsReportTheFirstProblemInKeyOrder(t *testing.T) {

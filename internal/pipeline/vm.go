@@ -54,11 +54,7 @@ func RegisterSuite(filters ...Filter) {
 // orderFilters returns filters in the chain's Order.
 func orderFilters(filters []Filter) []Filter {
 	out := slices.Clone(filters)
-	for i := 1; i < len(out); i++ { // a stable insertion sort: a handful of filters
-		for j := i; j > 0 && orderOf(out[j].Name) < orderOf(out[j-1].Name); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	SortShort(out, func(a, b Filter) bool { return orderOf(a.Name) < orderOf(b.Name) })
 	return out
 }
 
