@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -45,8 +44,7 @@ func Key(path, key string) string { return path + "[" + strconv.Quote(key) + "]"
 
 // prefixError puts prefix in front of the path of a FieldError.
 func prefixError(prefix string, err error) error {
-	var fe *FieldError
-	if errors.As(err, &fe) {
+	if fe := asFieldError(err); fe != nil {
 		p := prefix
 		switch {
 		case fe.Path == "":
@@ -58,6 +56,30 @@ func prefixError(prefix string, err error) error {
 		return &FieldError{Path: p, Msg: fe.Msg}
 	}
 	return &FieldError{Path: prefix, Msg: err.Error()}
+}
+
+// asFieldError finds the first *FieldError in err's tree, in the order
+// errors.As searches it. errors.As itself links reflection into every module
+// (some 27 KB of code); this only needs a type assertion.
+func asFieldError(err error) *FieldError {
+	for err != nil {
+		switch e := err.(type) {
+		case *FieldError:
+			return e
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				if fe := asFieldError(inner); fe != nil {
+					return fe
+				}
+			}
+			return nil
+		default:
+			return nil
+		}
+	}
+	return nil
 }
 
 // Duration is a time.Duration written in JSON as a Go duration string

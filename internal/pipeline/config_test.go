@@ -1,11 +1,14 @@
 package pipeline
 
 import (
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/steadfast-proxy/steadfast/internal/strfmt"
 )
 
 type testLimit struct {
@@ -178,4 +181,31 @@ func TestIsToken(t *testing.T) {
 	} {
 		assert.Equal(t, want, IsToken(given), "%q", given)
 	}
+}
+
+// asFieldError must find what errors.As finds, through every kind of wrapping.
+func TestAsFieldErrorAgreesWithErrorsAs(t *testing.T) {
+	fe := &FieldError{Path: "a.b", Msg: "bad"}
+	other := &FieldError{Path: "c", Msg: "worse"}
+	plain := errors.New("plain")
+	for name, err := range map[string]error{
+		"itself":           fe,
+		"plain":            plain,
+		"wrapped":          strfmt.Errorf("ctx: %w", fe),
+		"wrapped twice":    strfmt.Errorf("outer: %w", strfmt.Errorf("inner: %w", fe)),
+		"joined":           errors.Join(plain, fe, other),
+		"joined in wrap":   strfmt.Errorf("ctx: %w", errors.Join(plain, strfmt.Errorf("x: %w", other), fe)),
+		"joined, none":     errors.Join(plain, errors.New("other")),
+		"two %w":           strfmt.Errorf("%w and %w", plain, other),
+		"wrapped no field": strfmt.Errorf("ctx: %w", plain),
+	} {
+		var want *FieldError
+		errors.As(err, &want)
+		assert.Same(t, want, asFieldError(err), name)
+	}
+	assert.Nil(t, asFieldError(nil))
+
+	got := prefixError("routes[0]", strfmt.Errorf("ctx: %w", fe))
+	assert.Equal(t, &FieldError{Path: "routes[0].a.b", Msg: "bad"}, got)
+	assert.Equal(t, &FieldError{Path: "p", Msg: "plain"}, prefixError("p", plain))
 }
