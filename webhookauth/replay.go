@@ -1,10 +1,10 @@
 package webhookauth
 
 import (
-	"cmp"
 	"encoding/binary"
-	"slices"
 	"time"
+
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 )
 
 // The replay cache remembers the ReplayKey of every accepted delivery until
@@ -171,7 +171,7 @@ func sortShard(stored []byte) []byte {
 	for i := 0; i < len(stored); i += entrySize {
 		entries = append(entries, stored[i:i+entrySize])
 	}
-	slices.SortStableFunc(entries, func(a, b []byte) int { return cmp.Compare(entrySeq(a), entrySeq(b)) })
+	pipeline.SortStable(entries, func(a, b []byte) bool { return entrySeq(a) < entrySeq(b) })
 	out := make([]byte, 1, 1+len(stored))
 	out[0] = shardVersion
 	for _, e := range entries {

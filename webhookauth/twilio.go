@@ -7,8 +7,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"hash"
-	"slices"
 	"strings"
+
+	"github.com/steadfast-proxy/steadfast/internal/pipeline"
 )
 
 // maxFormParams bounds the parameters of a Twilio form body; Twilio sends
@@ -282,11 +283,11 @@ func parseForm(body []byte) ([]formParam, bool) {
 		}
 		params = append(params, p)
 	}
-	slices.SortFunc(params, func(a, b formParam) int {
+	pipeline.SortStable(params, func(a, b formParam) bool {
 		if c := bytes.Compare(a.name, b.name); c != 0 {
-			return c
+			return c < 0
 		}
-		return bytes.Compare(a.value, b.value)
+		return bytes.Compare(a.value, b.value) < 0
 	})
 	return params, true
 }

@@ -182,3 +182,39 @@ func SortShort[T any](s []T, less func(a, b T) bool) {
 		}
 	}
 }
+
+// SortStable sorts s stably by less in O(n log n) for lists of any length:
+// insertion-sorted runs merged bottom-up through one buffer of len(s). It is
+// a fraction of the Wasm code of the standard library's generic sorts.
+func SortStable[T any](s []T, less func(a, b T) bool) {
+	const run = 12
+	n := len(s)
+	for lo := 0; lo < n; lo += run {
+		SortShort(s[lo:min(lo+run, n)], less)
+	}
+	if n <= run {
+		return
+	}
+	src, dst := s, make([]T, n)
+	for width := run; width < n; width *= 2 {
+		for lo := 0; lo < n; lo += 2 * width {
+			mid, hi := min(lo+width, n), min(lo+2*width, n)
+			i, j, k := lo, mid, lo
+			for ; i < mid && j < hi; k++ {
+				if less(src[j], src[i]) { // ties take the left run's first: stable
+					dst[k] = src[j]
+					j++
+				} else {
+					dst[k] = src[i]
+					i++
+				}
+			}
+			k += copy(dst[k:], src[i:mid])
+			copy(dst[k:], src[j:hi])
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &s[0] {
+		copy(s, src)
+	}
+}

@@ -1,7 +1,10 @@
 package pipeline
 
 import (
+	"cmp"
 	"errors"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -208,4 +211,29 @@ func TestAsFieldErrorAgreesWithErrorsAs(t *testing.T) {
 	got := prefixError("routes[0]", strfmt.Errorf("ctx: %w", fe))
 	assert.Equal(t, &FieldError{Path: "routes[0].a.b", Msg: "bad"}, got)
 	assert.Equal(t, &FieldError{Path: "p", Msg: "plain"}, prefixError("p", plain))
+}
+
+// SortStable must order as slices.SortStableFunc does, ties included, at
+// every length around its run size and its merge widths.
+func TestSortStableAgreesWithSlices(t *testing.T) {
+	type item struct{ key, at int }
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 2, 11, 12, 13, 23, 24, 25, 47, 48, 49, 100, 1000, 5003} {
+		for _, keys := range []int{1, 3, n + 1} {
+			in := make([]item, n)
+			for i := range in {
+				in[i] = item{key: rng.IntN(keys), at: i}
+			}
+			got, want := slices.Clone(in), slices.Clone(in)
+			SortStable(got, func(a, b item) bool { return a.key < b.key })
+			slices.SortStableFunc(want, func(a, b item) int { return cmp.Compare(a.key, b.key) })
+			require.Equal(t, want, got, "n=%d keys=%d", n, keys)
+		}
+	}
+	desc := make([]int, 3000)
+	for i := range desc {
+		desc[i] = len(desc) - i
+	}
+	SortStable(desc, func(a, b int) bool { return a < b })
+	assert.True(t, slices.IsSorted(desc))
 }
