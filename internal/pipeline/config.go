@@ -59,8 +59,9 @@ func prefixError(prefix string, err error) error {
 }
 
 // asFieldError finds the first *FieldError in err's tree, in the order
-// errors.As searches it. errors.As itself links reflection into every module
-// (some 27 KB of code); this only needs a type assertion.
+// errors.As searches it (no error type here has an As method, so it does
+// not look for one). errors.As itself links reflection into every module
+// (some 27 KB of code); this only needs type assertions.
 func asFieldError(err error) *FieldError {
 	for err != nil {
 		switch e := err.(type) {
