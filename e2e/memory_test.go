@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +37,7 @@ import (
 	"time"
 
 	fortiolog "fortio.org/log"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
@@ -70,6 +72,9 @@ type memoryRow struct {
 	bootstrap func(t testing.TB) string
 	// goal is the most RSS the row may add, MiB; 0 for none.
 	goal float64
+	// model: the row is one of the Go modules at Envoy's and the module's
+	// defaults that the report fits RSS added against .wasm size over.
+	model bool
 }
 
 // memoryFaults, memoryWebhookauth and memoryBreaker configure each filter
@@ -88,12 +93,12 @@ const (
 var memoryRows = []memoryRow{
 	{name: "none", about: "no filter"},
 	{name: "minimal-rust", about: "one header read, one added (proxy-wasm Rust SDK)", filters: minimalRust},
-	{name: "minimal-go", about: "the same in Go (proxy-wasm Go SDK)", filters: memoryEntry("minimal", "", ""), goal: goalSingleMiB},
-	{name: "faults", about: "faults at 0%", filters: memoryEntry("faults", "faults", memoryFaults), goal: goalSingleMiB},
-	{name: "webhookauth", about: "webhookauth, off for the route", filters: memoryEntry("webhookauth", "webhookauth", memoryWebhookauth), goal: goalSingleMiB},
-	{name: "breaker", about: "breaker, closed", filters: memoryEntry("breaker", "breaker", memoryBreaker), goal: goalSingleMiB},
-	{name: "retry", about: "retry, nothing to retry", filters: memoryEntry("retry", "retry", memoryRetry), goal: goalSingleMiB},
-	{name: "suite", about: "every filter as a stage of root_id suite, one vm_id", filters: memoryEntry("suite", "suite", memorySuite), goal: goalSuiteMiB},
+	{name: "minimal-go", about: "the same in Go (proxy-wasm Go SDK)", filters: memoryEntry("minimal", "", ""), goal: goalSingleMiB, model: true},
+	{name: "faults", about: "faults at 0%", filters: memoryEntry("faults", "faults", memoryFaults), goal: goalSingleMiB, model: true},
+	{name: "webhookauth", about: "webhookauth, off for the route", filters: memoryEntry("webhookauth", "webhookauth", memoryWebhookauth), goal: goalSingleMiB, model: true},
+	{name: "breaker", about: "breaker, closed", filters: memoryEntry("breaker", "breaker", memoryBreaker), goal: goalSingleMiB, model: true},
+	{name: "retry", about: "retry, nothing to retry", filters: memoryEntry("retry", "retry", memoryRetry), goal: goalSingleMiB, model: true},
+	{name: "suite", about: "every filter as a stage of root_id suite, one vm_id", filters: memoryEntry("suite", "suite", memorySuite), goal: goalSuiteMiB, model: true},
 	{
 		name: "suite-gogc100", about: "the suite with the Go runtime's default GC target (GOGC=100 in the VM)",
 		filters: memoryEntry("suite", "suite", memorySuite, "GOGC", "100"), goal: goalSuiteMiB,
@@ -318,33 +323,46 @@ func mibList(bs []uint64) string {
 }
 
 func memoryReport(p memoryParams, runs []memoryRun, envoyVersion string, took time.Duration) string {
-	var none uint64
-	if i := slices.IndexFunc(runs, func(r memoryRun) bool { return r.row.name == "none" }); i >= 0 {
-		none = runs[i].rss[1]
+	var none, minimal uint64
+	for _, r := range runs {
+		switch {
+		case r.missing != "":
+		case r.row.name == "none":
+			none = r.rss[1]
+		case r.row.name == "minimal-go":
+			minimal = r.rss[1]
+		}
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\n", memoryHeading)
 	fmt.Fprintf(&b, "Envoy %s, %d workers; each row in a fresh Envoy, one after the other in one run (%s, %v). "+
 		"Closed-loop GETs over %d connections; RSS (VmRSS) read %v after the %s-request warm-up and after %s requests. "+
-		"Added is RSS minus the row without a filter, at the end; growth is the second reading minus the first. "+
+		"Added is RSS minus the row without a filter, at the end, and over minimal Go RSS minus the minimal Go filter's; growth is the second reading minus the first. "+
 		"Wasm memories are the linear memories of the row's VMs at the end, MiB (base, main thread and one per worker, in no order).\n\n",
 		envoyVersion, benchWorkers, time.Now().UTC().Format("2006-01-02 15:04 UTC"), took.Round(time.Second),
 		benchConnections, memorySettle, kilo(p.warmup), kilo(p.requests))
-	fmt.Fprintf(&b, "| row | what | .wasm MB | RSS MiB @%s | RSS MiB @%s | added MiB | goal MiB | growth MiB | Wasm memories MiB |\n",
+	fmt.Fprintf(&b, "| row | what | .wasm MB | RSS MiB @%s | RSS MiB @%s | added MiB | over minimal Go MiB | goal MiB | growth MiB | Wasm memories MiB |\n",
 		kilo(p.warmup), kilo(p.requests))
-	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|---|\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	var sizes, added []float64
 	for _, r := range runs {
 		size := "—"
 		if r.size > 0 {
 			size = fmt.Sprintf("%.2f", float64(r.size)/1e6)
 		}
 		if r.missing != "" {
-			fmt.Fprintf(&b, "| %s | %s | %s | not measured: %s | | | | | |\n", r.row.name, r.row.about, size, r.missing)
+			fmt.Fprintf(&b, "| %s | %s | %s | not measured: %s | | | | | | |\n", r.row.name, r.row.about, size, r.missing)
 			continue
 		}
-		added, goal := "—", "—"
+		add, overMinimal, goal := "—", "—", "—"
 		if r.row.name != "none" && none > 0 {
-			added = fmt.Sprintf("%+.1f", mib(r.rss[1])-mib(none))
+			add = fmt.Sprintf("%+.1f", mib(r.rss[1])-mib(none))
+			if r.row.model && r.size > 0 {
+				sizes, added = append(sizes, float64(r.size)/1e6), append(added, mib(r.rss[1])-mib(none))
+			}
+		}
+		if r.row.name != "none" && r.row.name != "minimal-go" && minimal > 0 {
+			overMinimal = fmt.Sprintf("%+.1f", mib(r.rss[1])-mib(minimal))
 		}
 		if r.row.goal > 0 {
 			verdict := "met"
@@ -356,11 +374,40 @@ func memoryReport(p memoryParams, runs []memoryRun, envoyVersion string, took ti
 				goal = fmt.Sprintf("≤ %.0f", r.row.goal)
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %.1f | %.1f | %s | %s | %+.1f | %s |\n",
-			r.row.name, r.row.about, size, mib(r.rss[0]), mib(r.rss[1]), added, goal,
+		fmt.Fprintf(&b, "| %s | %s | %s | %.1f | %.1f | %s | %s | %s | %+.1f | %s |\n",
+			r.row.name, r.row.about, size, mib(r.rss[0]), mib(r.rss[1]), add, overMinimal, goal,
 			mib(r.rss[1])-mib(r.rss[0]), mibList(r.linear))
 	}
+	if a, slope, worst, ok := fitLine(sizes, added); ok && len(sizes) >= 3 {
+		fmt.Fprintf(&b, "\nModel, least squares over the %d Go modules at their defaults: RSS added ≈ %.1f MiB + %.1f MiB per MB of .wasm "+
+			"(largest residual %.1f MiB); a goal of G MiB is a module of at most (G − %.1f) / %.1f MB.\n",
+			len(sizes), a, slope, worst, a, slope)
+	}
 	return b.String()
+}
+
+// fitLine fits y ≈ a + slope·x by least squares and returns the largest
+// absolute residual too; ok is false unless xs holds two different values.
+func fitLine(xs, ys []float64) (a, slope, worst float64, ok bool) {
+	var mx, my float64
+	for i := range xs {
+		mx, my = mx+xs[i], my+ys[i]
+	}
+	mx, my = mx/float64(len(xs)), my/float64(len(xs))
+	var sxy, sxx float64
+	for i := range xs {
+		sxy += (xs[i] - mx) * (ys[i] - my)
+		sxx += (xs[i] - mx) * (xs[i] - mx)
+	}
+	if sxx == 0 {
+		return 0, 0, 0, false
+	}
+	slope = sxy / sxx
+	a = my - slope*mx
+	for i := range xs {
+		worst = max(worst, math.Abs(ys[i]-(a+slope*xs[i])))
+	}
+	return a, slope, worst, true
 }
 
 // writeBenchSection puts section into build/bench.md, replacing the section
@@ -401,4 +448,44 @@ func TestDemoReleasesAllocatorMemory(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Equal(t, 1, strings.Count(string(bootstrap), "\nmemory_allocator_manager:"))
+}
+
+// The memory report must say what each row adds over no filter and over
+// the minimal Go filter, and fit its model over the Go modules at their
+// defaults only. No Envoy is needed: the readings are made up, on a line.
+func TestMemoryReportColumnsAndModel(t *testing.T) {
+	row := func(name string) memoryRow {
+		i := slices.IndexFunc(memoryRows, func(r memoryRow) bool { return r.name == name })
+		require.GreaterOrEqual(t, i, 0, name)
+		return memoryRows[i]
+	}
+	const none = 60
+	run := func(name string, mb, rssMiB float64) memoryRun {
+		r := memoryRun{row: row(name), size: int64(mb * 1e6), at: [2]int{50_000, 300_000}}
+		r.rss = [2]uint64{uint64(rssMiB * (1 << 20)), uint64(rssMiB * (1 << 20))}
+		return r
+	}
+	line := func(mb float64) float64 { return none + 50 + 15*mb } // RSS on the model's line
+	runs := []memoryRun{
+		{row: row("none"), rss: [2]uint64{none << 20, none << 20}},
+		{row: row("minimal-rust"), missing: "no cargo"},
+		run("minimal-go", 2, line(2)),
+		run("faults", 3, line(3)),
+		run("retry", 2.5, line(2.5)),
+		run("suite", 4, line(4)),
+		run("suite-recommended", 4, line(4)-20), // off the line, and not in the fit
+	}
+	report := memoryReport(memoryParams{requests: 300_000, warmup: 50_000}, runs, "test", time.Minute)
+	assert.Contains(t, report, "| minimal-rust | "+row("minimal-rust").about+" | — | not measured: no cargo | | | | | | |\n")
+	assert.Contains(t, report, "| minimal-go | "+row("minimal-go").about+" | 2.00 | 140.0 | 140.0 | +80.0 | — | ≤ 90 met | +0.0 |")
+	assert.Contains(t, report, "| faults | "+row("faults").about+" | 3.00 | 155.0 | 155.0 | +95.0 | +15.0 | ≤ 90 **missed** | +0.0 |")
+	assert.Contains(t, report, "| suite-recommended | "+row("suite-recommended").about+" | 4.00 | 150.0 | 150.0 | +90.0 | +10.0 | ≤ 75 **missed** | +0.0 |")
+	assert.Contains(t, report, "least squares over the 4 Go modules at their defaults: RSS added ≈ 50.0 MiB + 15.0 MiB per MB of .wasm (largest residual 0.0 MiB)")
+	var model []string
+	for _, r := range memoryRows {
+		if r.model {
+			model = append(model, r.name)
+		}
+	}
+	assert.Equal(t, []string{"minimal-go", "faults", "webhookauth", "breaker", "retry", "suite"}, model)
 }
