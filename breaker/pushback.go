@@ -57,14 +57,14 @@ func parseHTTPDate(s string) (time.Time, bool) {
 	switch {
 	case len(s) == len("Sun, 06 Nov 1994 08:49:37 GMT") && s[3:5] == ", ":
 		ok = isName(s[:3], shortDays[:]) && s[7] == ' ' && s[11] == ' ' && s[16] == ' ' && s[25:] == " GMT"
-		day, month, year, clock = number(s[5:7]), monthOf(s[8:11]), number(s[12:16]), s[17:25]
+		day, month, year, clock = number(s[5:7], 9999), monthOf(s[8:11]), number(s[12:16], 9999), s[17:25]
 	case len(s) == len("Sun Nov  6 08:49:37 1994") && s[3] == ' ':
 		ok = isName(s[:3], shortDays[:]) && s[7] == ' ' && s[10] == ' ' && s[19] == ' '
 		d := s[8:10]
 		if d[0] == ' ' {
 			d = d[1:]
 		}
-		day, month, year, clock = number(d), monthOf(s[4:7]), number(s[20:24]), s[11:19]
+		day, month, year, clock = number(d, 9999), monthOf(s[4:7]), number(s[20:24], 9999), s[11:19]
 	default:
 		comma := strings.Index(s, ", ")
 		if comma < 0 {
@@ -75,7 +75,7 @@ func parseHTTPDate(s string) (time.Time, bool) {
 			return time.Time{}, false
 		}
 		ok = isName(s[:comma], longDays[:]) && r[2] == '-' && r[6] == '-' && r[9] == ' ' && r[18:] == " GMT"
-		day, month, year, clock = number(r[:2]), monthOf(r[3:6]), number(r[7:9]), r[10:18]
+		day, month, year, clock = number(r[:2], 9999), monthOf(r[3:6]), number(r[7:9], 9999), r[10:18]
 		if year >= 69 {
 			year += 1900
 		} else if year >= 0 {
@@ -85,7 +85,7 @@ func parseHTTPDate(s string) (time.Time, bool) {
 	if !ok || clock[2] != ':' || clock[5] != ':' {
 		return time.Time{}, false
 	}
-	hour, minute, second := number(clock[:2]), number(clock[3:5]), number(clock[6:])
+	hour, minute, second := number(clock[:2], 9999), number(clock[3:5], 9999), number(clock[6:], 9999)
 	if day < 1 || month < 1 || year < 0 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 {
 		return time.Time{}, false
 	}
@@ -116,9 +116,10 @@ func monthOf(s string) int {
 	return 0
 }
 
-// number parses a run of ASCII digits, -1 when s is empty or holds
-// anything else.
-func number(s string) int {
+// number parses a run of ASCII digits as a number no greater than max:
+// -1 when s is empty, holds anything else, or is greater. The date fields
+// are at most four digits, so they pass 9999.
+func number(s string, max int) int {
 	if s == "" {
 		return -1
 	}
@@ -127,7 +128,9 @@ func number(s string) int {
 		if s[i] < '0' || s[i] > '9' {
 			return -1
 		}
-		n = n*10 + int(s[i]-'0')
+		if n = n*10 + int(s[i]-'0'); n > max {
+			return -1
+		}
 	}
 	return n
 }
@@ -142,19 +145,9 @@ func RateLimitReset(value string) (time.Duration, bool) {
 
 // deltaSeconds parses 1*DIGIT as seconds, up to MaxPushback.
 func deltaSeconds(s string) (time.Duration, bool) {
-	if s == "" {
+	n := number(s, int(MaxPushback/time.Second))
+	if n < 0 {
 		return 0, false
-	}
-	const limit = int64(MaxPushback / time.Second)
-	var n int64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if n = n*10 + int64(c-'0'); n > limit {
-			return 0, false
-		}
 	}
 	return time.Duration(n) * time.Second, true
 }
